@@ -1,0 +1,64 @@
+import { assertLiteral } from '../cache/keyspace';
+import { PHONE_PATTERN } from '../common/validation';
+
+/**
+ * What an operator may name. `all` is every `cache:*` family, devices included: every cache key is
+ * derived from MySQL, so dropping one only costs a miss. Sessions never live under `cache:`.
+ */
+export const CLEAR_SCOPES = ['appUsers', 'oaUsers', 'devices', 'all'] as const;
+export type ClearScope = (typeof CLEAR_SCOPES)[number];
+
+/** Rows addressed by a numeric id; devices are keyed by identifier, so they have no id scope. */
+export const ID_SCOPES = ['appUsers', 'oaUsers', 'all'] as const;
+export type IdScope = (typeof ID_SCOPES)[number];
+
+export const ID_PATTERN = /^\d{1,20}$/;
+export const CURSOR_PATTERN = /^\d{1,20}$/;
+export const MAX_PAGE = 1000;
+
+/** Raised before any Redis command runs; the HTTP layer answers 400, the CLI exits 2. */
+export class InvalidInputError extends Error {}
+
+function check(ok: boolean, message: string): void {
+  if (!ok) throw new InvalidInputError(message);
+}
+
+export function parsePhone(value: string): string {
+  check(typeof value === 'string' && PHONE_PATTERN.test(value), 'phone must be 5-20 digits, optionally after a +');
+  assertLiteral(value, 'phone');
+  return value;
+}
+
+export function parseId(value: string): string {
+  check(typeof value === 'string' && ID_PATTERN.test(value), 'id must be 1-20 digits');
+  return value;
+}
+
+export function parseScope(value: string): ClearScope {
+  check((CLEAR_SCOPES as readonly string[]).includes(value), `scope must be one of ${CLEAR_SCOPES.join(', ')}`);
+  return value as ClearScope;
+}
+
+export function parseIdScope(value: string): IdScope {
+  check((ID_SCOPES as readonly string[]).includes(value), `scope must be one of ${ID_SCOPES.join(', ')}`);
+  return value as IdScope;
+}
+
+export function parseCursor(value: string): string {
+  check(typeof value === 'string' && CURSOR_PATTERN.test(value), 'cursor must be digits');
+  return value;
+}
+
+export function parseCount(value: string | number): number {
+  const n = typeof value === 'number' ? value : /^\d{1,6}$/.test(value) ? Number(value) : NaN;
+  check(Number.isInteger(n) && n >= 1 && n <= MAX_PAGE, `count must be an integer from 1 to ${MAX_PAGE}`);
+  return n;
+}
+
+export const MAX_BATCH = 10000;
+
+export function parseBatch(value: string | number): number {
+  const n = typeof value === 'number' ? value : /^\d{1,6}$/.test(value) ? Number(value) : NaN;
+  check(Number.isInteger(n) && n >= 10 && n <= MAX_BATCH, `batch must be an integer from 10 to ${MAX_BATCH}`);
+  return n;
+}

@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, Get, Param, ParseIntPipe, Patch, Query, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ErrorCode } from '../common/error-codes';
+import { ApiEnvelope, ApiErrors, ApiStaffAuth } from '../docs/api-envelope';
+import { StaffAuthGuard, StaffRoles } from '../oa-user/staff-auth.guard';
+import { AdminAppUserPageResponse, AdminAppUserResponse, ListAppUsersQuery, UpdateAppUserStatusDto } from './app-user.dto';
+import { toAdminAppUserView } from './app-user.mapper';
+import { AppUserService } from './app-user.service';
+
+const idPipe = new ParseIntPipe({ errorHttpStatusCode: 400 });
+
+@ApiTags('admin: app users')
+@ApiStaffAuth()
+@Controller('admin/app-users')
+@UseGuards(StaffAuthGuard)
+export class AdminAppUsersController {
+  constructor(private readonly users: AppUserService) {}
+
+  /** `?phone=` finds one user; otherwise a page in id order, `nextCursor` null on the last page. */
+  @Get()
+  @ApiOperation({ summary: 'list app users in id order, or find one by phone' })
+  @ApiEnvelope(AdminAppUserPageResponse)
+  async list(@Query() query: ListAppUsersQuery) {
+    if (query.phone !== undefined) {
+      const user = await this.users.findByPhone(query.phone);
+      return { items: user ? [toAdminAppUserView(user)] : [], nextCursor: null };
+    }
+    const limit = query.limit ?? 50;
+    const page = await this.users.list(query.cursor ?? 0, limit);
+    return { items: page.map(toAdminAppUserView), nextCursor: page.length === limit ? page[page.length - 1].id : null };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'one app user' })
+  @ApiParam({ name: 'id', type: Number })
+  @ApiEnvelope(AdminAppUserResponse)
+  @ApiErrors(ErrorCode.USER_NOT_FOUND)
+  async get(@Param('id', idPipe) id: number) {
+    return toAdminAppUserView(await this.users.get(id));
+  }
+
+  @Patch(':id')
+  @StaffRoles('admin')
+  @ApiOperation({ summary: 'enable (1) or disable (2); disabling revokes sessions and kicks sockets (disabled)' })
+  @ApiParam({ name: 'id', type: Number })
+  @ApiEnvelope(AdminAppUserResponse)
+  @ApiErrors(ErrorCode.USER_NOT_FOUND)
+  async setStatus(@Param('id', idPipe) id: number, @Body() body: UpdateAppUserStatusDto) {
+    return toAdminAppUserView(await this.users.setStatus(id, body.status));
+  }
+
+  @Delete(':id')
+  @StaffRoles('admin')
+  @ApiOperation({ summary: 'delete: caches invalidated, sessions revoked, sockets kicked (deleted)' })
+  @ApiParam({ name: 'id', type: Number })
+  @ApiEnvelope(null)
+  @ApiErrors(ErrorCode.USER_NOT_FOUND)
+  async delete(@Param('id', idPipe) id: number) {
+    await this.users.delete(id);
+    return null;
+  }
+}

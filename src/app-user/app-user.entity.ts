@@ -1,0 +1,39 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export enum UserStatus {
+  Active = 1,
+  Disabled = 2,
+}
+
+@Entity('app_users')
+export class AppUser {
+  @PrimaryGeneratedColumn({ type: 'int', unsigned: true })
+  id: number;
+
+  @Column({ type: 'varchar', length: 20, nullable: true, unique: true })
+  phone: string | null;
+
+  @Column({ type: 'varchar', length: 254, nullable: true, unique: true })
+  email: string | null;
+
+  @Column({ type: 'varchar', length: 32, default: '' })
+  nickname: string;
+
+  @Column({ name: 'password_hash', type: 'varchar', length: 255, nullable: true })
+  passwordHash: string | null;
+
+  @Column({ type: 'tinyint', unsigned: true, default: UserStatus.Active })
+  status: UserStatus;
+
+  @Column({ name: 'refer_code', type: 'varchar', length: 16, unique: true })
+  referCode: string;
+
+  @Column({ name: 'referrer_id', type: 'int', unsigned: true, nullable: true })
+  referrerId: number | null;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at' })
+  updatedAt: Date;
+}

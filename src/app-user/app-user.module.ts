@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SessionModule } from '../auth/session.module';
+import { DeviceModule } from '../device/device.module';
+import { OaUserModule } from '../oa-user/oa-user.module';
+import { AdminAppUsersController } from './admin-app-users.controller';
+import { AppUser } from './app-user.entity';
+import { AppUserRepository } from './app-user.repository';
+import { AppUserService } from './app-user.service';
+import { MeController } from './me.controller';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([AppUser]), SessionModule, DeviceModule, OaUserModule],
+  controllers: [MeController, AdminAppUsersController],
+  providers: [AppUserRepository, AppUserService],
+  exports: [AppUserRepository, AppUserService],
+})
+export class AppUserModule {}

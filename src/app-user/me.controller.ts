@@ -1,0 +1,30 @@
+import { Body, Controller, Get, Patch, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AppAuthGuard, CurrentSession } from '../auth/app-auth.guard';
+import type { AuthenticatedSession } from '../auth/session.service';
+import { ApiClientAuth, ApiEnvelope } from '../docs/api-envelope';
+import { AppUserResponse, UpdateMeDto } from './app-user.dto';
+import { toAppUserView } from './app-user.mapper';
+import { AppUserService } from './app-user.service';
+
+@ApiTags('me')
+@ApiClientAuth()
+@Controller('me')
+@UseGuards(AppAuthGuard)
+export class MeController {
+  constructor(private readonly users: AppUserService) {}
+
+  @Get()
+  @ApiOperation({ summary: "the caller's user (served through the cache)" })
+  @ApiEnvelope(AppUserResponse)
+  async get(@CurrentSession() session: AuthenticatedSession) {
+    return toAppUserView(await this.users.get(session.userId));
+  }
+
+  @Patch()
+  @ApiOperation({ summary: "change the caller's nickname" })
+  @ApiEnvelope(AppUserResponse)
+  async update(@CurrentSession() session: AuthenticatedSession, @Body() body: UpdateMeDto) {
+    return toAppUserView(await this.users.rename(session.userId, body.nickname));
+  }
+}

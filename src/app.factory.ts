@@ -1,0 +1,41 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'crypto';
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AppModule } from './app.module';
+import { AppConfig, loadConfig } from './config/app-config';
+import { RedisIoAdapter } from './device/redis-io.adapter';
+import { setupApiDocs } from './docs/docs.setup';
+
+export interface CreateAppOptions {
+  /** false: no Nest logger (tests); request logs still follow LOG_LEVEL. */
+  logger?: false;
+  /** Where the JSON log lines go instead of stdout (tests read them). */
+  logDestination?: DestinationStream;
+}
+
+/** Builds the application exactly as main.ts runs it; tests call this with their own config. */
+export async function createApp(config?: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: 64 * 1024,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+      // On the raw request too, where pino-http (a middleware) reads it: one id for the reply and every log line.
+      (req as { id?: string }).id = id;
+      return id;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.logDestination), adapter, {
+    bufferLogs: options.logger !== false,
+    ...(options.logger === false ? { logger: false } : {}),
+  });
+  if (options.logger !== false) app.useLogger(app.get(Logger));
+  const io = new RedisIoAdapter(app);
+  await io.connect(config ?? loadConfig());
+  app.useWebSocketAdapter(io);
+  setupApiDocs(app);
+  app.enableShutdownHooks();
+  return app;
+}

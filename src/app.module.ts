@@ -1,0 +1,72 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type Redis from 'ioredis';
+import type { DestinationStream } from 'pino';
+import { AdminModule } from './admin/admin.module';
+import { AdminUiModule } from './admin-ui/admin-ui.module';
+import { AppUserModule } from './app-user/app-user.module';
+import { AuthModule } from './auth/auth.module';
+import { BootstrapService } from './bootstrap.service';
+import { CacheModule } from './cache/cache.module';
+import { CdcModule } from './cdc/cdc.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { loggingModule } from './common/logging';
+import { EnvelopeInterceptor } from './common/envelope.interceptor';
+import { createValidationPipe } from './common/validation.pipe';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { DeviceManagerModule } from './device/device-manager.module';
+import { DeviceModule } from './device/device.module';
+import { EmailModule } from './email/email.module';
+import { HealthModule } from './health/health.module';
+import { InviteModule } from './invite/invite.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { OaUserModule } from './oa-user/oa-user.module';
+import { REDIS_CLIENT } from './redis/redis.constants';
+import { RedisModule } from './redis/redis.module';
+
+@Module({})
+export class AppModule {
+  /** `config` and `logDestination` are for tests; the service reads the environment and logs to stdout. */
+  static forRoot(config?: AppConfig, logDestination?: DestinationStream): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        loggingModule(logDestination),
+        RedisModule,
+        DatabaseModule,
+        CacheModule,
+        ThrottlerModule.forRootAsync({
+          inject: [AppConfig, REDIS_CLIENT],
+          useFactory: (cfg: AppConfig, redis: Redis) => ({
+            throttlers: [{ name: 'auth', ttl: 60_000, limit: cfg.AUTH_RATE_LIMIT_PER_MINUTE }],
+            storage: new ThrottlerStorageRedisService(redis),
+            skipIf: () => cfg.AUTH_RATE_LIMIT_PER_MINUTE === 0,
+          }),
+        }),
+        OaUserModule,
+        DeviceModule,
+        AppUserModule,
+        InviteModule,
+        AuthModule,
+        DeviceManagerModule,
+        EmailModule,
+        CdcModule,
+        HealthModule,
+        AdminModule,
+        MetricsModule,
+        AdminUiModule,
+      ],
+      providers: [
+        BootstrapService,
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AppUser, UserStatus } from '../app-user/app-user.entity';
+import { AppUserRepository } from '../app-user/app-user.repository';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { retryTransaction } from '../database/retry-transaction';
+import { Attached, DeviceFields, DeviceRepository } from '../device/device.repository';
+import { InviteService } from '../invite/invite.service';
+import { LoginAttempts } from './login-attempts.service';
+import { PasswordHasher } from './password-hasher';
+import { SessionService } from './session.service';
+
+export interface LoginResult {
+  token: string;
+  userId: number;
+  deviceId: number;
+}
+
+export interface Credentials {
+  phone: string;
+  password: string;
+}
+
+/** The client's ways in: as a device, by registering a phone, by logging in with one; and out. */
+@Injectable()
+export class AuthService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: AppUserRepository,
+    private readonly devices: DeviceRepository,
+    private readonly invites: InviteService,
+    private readonly hasher: PasswordHasher,
+    private readonly attempts: LoginAttempts,
+    private readonly sessions: SessionService,
+  ) {}
+
+  /** An unknown device gets a new guest user; a known one logs in as the user it belongs to. */
+  async deviceLogin(device: DeviceFields): Promise<LoginResult> {
+    const { user, deviceId } = await retryTransaction(this.dataSource, async (manager) => {
+      const attached = await this.devices.attachToUserOf(manager, device, () => this.users.create(manager, {}));
+      await this.endSessionUnderPreviousOwner(attached, device.identifier);
+      const owner = await this.users.lockById(manager, attached.device.userId);
+      return { user: owner, deviceId: attached.device.id };
+    });
+    if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
+    this.assertActive(user);
+    return this.startSession(user.id, device.identifier, deviceId);
+  }
+
+  async register(input: Credentials & DeviceFields & { inviteCode?: string }): Promise<LoginResult> {
+    const passwordHash = await this.hasher.hash(input.password);
+    const { user, deviceId } = await retryTransaction(this.dataSource, async (manager) => {
+      if (await manager.getRepository(AppUser).existsBy({ phone: input.phone })) throw new AppError(ErrorCode.PHONE_EXISTS);
+      const referrerId = input.inviteCode ? (await this.invites.resolve(input.inviteCode)).id : null;
+      const created = await this.users.create(manager, { phone: input.phone, passwordHash, referrerId }).catch(duplicatePhone);
+      return { user: created, deviceId: await this.attach(manager, input, created.id) };
+    });
+    return this.startSession(user.id, input.identifier, deviceId);
+  }
+
+  async login(input: Credentials & DeviceFields): Promise<LoginResult> {
+    await this.attempts.assertAllowed('app', input.phone);
+    const user = await this.users.findByPhone(input.phone);
+    if (!(await this.hasher.verify(user?.passwordHash, input.password)) || !user) {
+      await this.attempts.recordFailure('app', input.phone);
+      throw new AppError(ErrorCode.BAD_CREDENTIALS);
+    }
+    this.assertActive(user);
+    const deviceId = await retryTransaction(this.dataSource, (manager) => this.attach(manager, input, user.id));
+    return this.startSession(user.id, input.identifier, deviceId);
+  }
+
+  async logout(sessionId: string): Promise<void> {
+    await this.sessions.revoke([sessionId], 'logout');
+  }
+
+  private async attach(manager: EntityManager, device: DeviceFields, userId: number): Promise<number> {
+    const attached = await this.devices.attachToUser(manager, device, userId);
+    await this.endSessionUnderPreviousOwner(attached, device.identifier);
+    return attached.device.id;
+  }
+
+  /**
+   * A device joining another account ends its session under the previous one as `replaced`,
+   * before the move commits: change capture, seeing the move, then finds no session to end as
+   * `migrated`, and the old token tells the truth (20103).
+   */
+  private async endSessionUnderPreviousOwner(attached: Attached, identifier: string): Promise<void> {
+    if (attached.movedFrom !== null) await this.sessions.revokeDevices(attached.movedFrom, [identifier], 'replaced');
+  }
+
+  /**
+   * Issues the session, then reads the user's status from MySQL: a disable that committed while
+   * this login ran revoked the sessions it could see, and this one may not have been among them.
+   */
+  private async startSession(userId: number, identifier: string, deviceId: number): Promise<LoginResult> {
+    const { token, sessionId } = await this.sessions.issue(userId, identifier);
+    const status = await this.users.statusOf(userId);
+    if (status !== UserStatus.Active) {
+      await this.sessions.revoke([sessionId], status === null ? 'deleted' : 'disabled');
+      throw new AppError(status === null ? ErrorCode.USER_NOT_FOUND : ErrorCode.USER_DISABLED);
+    }
+    return { token, userId, deviceId };
+  }
+
+  private assertActive(user: AppUser): void {
+    if (user.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
+  }
+}
+
+function duplicatePhone(err: unknown): never {
+  if ((err as { code?: string }).code === 'ER_DUP_ENTRY' || /Duplicate entry/.test(String((err as Error).message))) {
+    throw new AppError(ErrorCode.PHONE_EXISTS);
+  }
+  throw err;
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AppAuthGuard } from './app-auth.guard';
+import { LoginAttempts } from './login-attempts.service';
+import { PasswordHasher } from './password-hasher';
+import { SessionKicks } from './session-kicks';
+import { SessionService } from './session.service';
+import { SessionStore } from './session.store';
+
+/** Sessions and credentials, shared by every module that authenticates or ends a session. */
+@Module({
+  providers: [SessionStore, SessionService, SessionKicks, PasswordHasher, LoginAttempts, AppAuthGuard],
+  exports: [SessionStore, SessionService, SessionKicks, PasswordHasher, LoginAttempts, AppAuthGuard],
+})
+export class SessionModule {}

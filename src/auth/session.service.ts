@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { isKickReason, KickReason, REVOKED_ERROR } from './kick-reason';
+import { SessionKicks } from './session-kicks';
+import { RevokedSession, Session, SessionStore } from './session.store';
+import { newToken, sessionIdOf } from './token';
+
+export interface AuthenticatedSession extends Session {
+  sessionId: string;
+}
+
+/** Client sessions: issued on login, checked on every request and socket, revoked with a reason. */
+@Injectable()
+export class SessionService {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly kicks: SessionKicks,
+  ) {}
+
+  async issue(userId: number, identifier: string): Promise<{ token: string; sessionId: string }> {
+    const token = newToken();
+    const sessionId = sessionIdOf(token);
+    const replaced = await this.store.issue(sessionId, { userId, identifier, issuedAt: Date.now() });
+    if (replaced) this.kicks.announce([{ session: replaced, reason: 'replaced' }]);
+    return { token, sessionId };
+  }
+
+  /** The session of a token, or the error that tells the client why it has none. */
+  async authenticate(token: string | null): Promise<AuthenticatedSession> {
+    if (!token) throw new AppError(ErrorCode.UNAUTHORIZED);
+    const sessionId = sessionIdOf(token);
+    const session = await this.store.get(sessionId);
+    if (session) return { sessionId, ...session };
+    const reason = await this.store.revokedReason(sessionId);
+    throw new AppError(isKickReason(reason) ? REVOKED_ERROR[reason] : ErrorCode.UNAUTHORIZED);
+  }
+
+  async revoke(sessionIds: string[], reason: KickReason): Promise<RevokedSession[]> {
+    return this.announce(await this.store.revoke(sessionIds, reason), reason);
+  }
+
+  async revokeUser(userId: number, reason: KickReason): Promise<RevokedSession[]> {
+    return this.announce(await this.store.revokeUser(userId, reason), reason);
+  }
+
+  /**
+   * Every session of these devices that was issued under `userId`. A device has at most one live
+   * session (a login replaces the previous one), so its current session is the only candidate; one
+   * it got since under another user (a fresh login, the token handed out after a migration) stays.
+   */
+  async revokeDevices(userId: number, identifiers: string[], reason: KickReason): Promise<RevokedSession[]> {
+    const current = await this.store.currentSessionsOfDevices(identifiers);
+    return this.revoke(current.filter((s) => s.userId === userId).map((s) => s.sessionId), reason);
+  }
+
+  /** Ends every session of each user; users without sessions cost one pipelined EXISTS. */
+  async revokeUsers(userIds: number[], reason: KickReason): Promise<RevokedSession[]> {
+    const revoked: RevokedSession[] = [];
+    for (const userId of await this.store.usersWithSessions(userIds)) revoked.push(...(await this.revokeUser(userId, reason)));
+    return revoked;
+  }
+
+  isAlive(sessionId: string): Promise<boolean> {
+    return this.store.get(sessionId).then((s) => s !== null);
+  }
+
+  private announce(revoked: RevokedSession[], reason: KickReason): RevokedSession[] {
+    this.kicks.announce(revoked.map((session) => ({ session, reason })));
+    return revoked;
+  }
+}

@@ -1,0 +1,171 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'crypto';
+import type Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { REDIS_CLIENT } from '../redis/redis.constants';
+import { CacheKeys, PLACEHOLDER } from './cache-keys';
+import { CacheStats } from './cache-stats';
+
+/** How long a miss may take between its lease and its fill before the lease lapses. */
+const LEASE_MS = 5000;
+/** How long a "does not exist" placeholder guards the database (go-zero: notFoundExpiry). */
+export const PLACEHOLDER_TTL_SECONDS = 60;
+
+// The fill is written only if the lease taken before the database read still stands: any
+// invalidation in between deleted the lease, so the row read may be stale and is dropped.
+const FILL_SCRIPT = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if #KEYS > 2 then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
+redis.call('DEL', KEYS[2])
+return 1`;
+
+export interface IndexLookup<T> {
+  rowKey(id: string | number): string;
+  idOf(row: T): string | number;
+  loadByIndex(): Promise<T | null>;
+  loadById(id: string): Promise<T | null>;
+}
+
+export interface RowCodec<T> {
+  entity: string;
+  encode(row: T): string;
+  decode(json: string): T;
+}
+
+/**
+ * Cache-aside in the go-zero layout (CONTRACT section 4) with three additions: misses on one key
+ * are coalesced into one query per process, placeholders guard against penetration, and every
+ * fill is leased so that a slow reader can never write back a row that changed after it read it.
+ */
+@Injectable()
+export class CacheAsideService {
+  private readonly inflight = new Map<string, Inflight>();
+  /** Off only in the test and benchmark that show what leases prevent. */
+  leases = true;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly config: AppConfig,
+    private readonly stats: CacheStats,
+  ) {
+    this.redis.defineCommand('hiLeasedFill', { lua: FILL_SCRIPT });
+  }
+
+  /** A row by its primary key, e.g. `cache:appUsers:id:{id}`. */
+  async getRow<T>(key: string, codec: RowCodec<T>, load: () => Promise<T | null>): Promise<T | null> {
+    if (this.config.CACHE_BYPASS) return load();
+    const cached = await this.redis.get(key);
+    if (cached !== null) {
+      this.stats.hit(codec.entity);
+      return cached === PLACEHOLDER ? null : codec.decode(cached);
+    }
+    this.stats.miss(codec.entity);
+    return this.coalesce(key, async (lease) => {
+      const row = await load();
+      await this.fill(lease, [key, row === null ? PLACEHOLDER : codec.encode(row), this.ttl(row)]);
+      return row;
+    });
+  }
+
+  /**
+   * A row by a unique index, e.g. `cache:appUsers:phone:{phone}` holding the id. A miss reads the
+   * row once and fills both the index key and the row key under the index key's lease: every
+   * change to the row invalidates all its index keys, so that lease covers the row key as well.
+   */
+  async getByIndex<T>(indexKey: string, codec: RowCodec<T>, index: IndexLookup<T>): Promise<T | null> {
+    const { rowKey, idOf, loadByIndex, loadById } = index;
+    if (this.config.CACHE_BYPASS) return loadByIndex();
+    const cachedId = await this.redis.get(indexKey);
+    if (cachedId === PLACEHOLDER) {
+      this.stats.hit(codec.entity);
+      return null;
+    }
+    if (cachedId !== null) {
+      return this.getRow(rowKey(cachedId), codec, () => loadById(cachedId));
+    }
+    this.stats.miss(codec.entity);
+    return this.coalesce(indexKey, async (lease) => {
+      const row = await loadByIndex();
+      if (row === null) {
+        await this.fill(lease, [indexKey, PLACEHOLDER, PLACEHOLDER_TTL_SECONDS]);
+      } else {
+        const ttl = this.ttl(row);
+        await this.fill(lease, [indexKey, String(idOf(row)), ttl], [rowKey(idOf(row)), codec.encode(row), ttl]);
+      }
+      return row;
+    });
+  }
+
+  /**
+   * One load per key and process. A miss joins a running load only while that load's lease still
+   * stands: once an invalidation removed it, the load may have read the row from before the change,
+   * so a miss that arrives after the change reads MySQL itself.
+   */
+  private async coalesce<T>(key: string, work: (lease: Lease) => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key);
+    if (running && (await this.stillLeased(running))) return running.promise as Promise<T>;
+    const entry: Inflight = { lease: undefined, promise: Promise.resolve() };
+    entry.promise = (async () => {
+      entry.lease = await this.takeLease(key);
+      return work(entry.lease);
+    })().finally(() => {
+      if (this.inflight.get(key) === entry) this.inflight.delete(key);
+    });
+    this.inflight.set(key, entry);
+    return entry.promise as Promise<T>;
+  }
+
+  private async stillLeased(entry: Inflight): Promise<boolean> {
+    if (entry.lease === undefined || entry.lease.token === null) return true; // not reading yet, or leases off
+    if (entry.lease.token === '') return false; // another process's lease: nothing to check against
+    return (await this.redis.get(CacheKeys.lease(entry.lease.key))) === entry.lease.token;
+  }
+
+  private async takeLease(key: string): Promise<Lease> {
+    if (!this.leases) return { key, token: null };
+    const token = randomBytes(12).toString('base64url');
+    const taken = await this.redis.set(CacheKeys.lease(key), token, 'PX', LEASE_MS, 'NX');
+    // Someone else is filling this key: read the database but leave the fill to them.
+    return { key, token: taken === 'OK' ? token : '' };
+  }
+
+  private async fill(
+    lease: Lease,
+    first: [string, string, number],
+    second?: [string, string, number],
+  ): Promise<void> {
+    if (lease.token === '') return;
+    if (lease.token === null) {
+      const multi = this.redis.multi().set(first[0], first[1], 'EX', first[2]);
+      if (second) multi.set(second[0], second[1], 'EX', second[2]);
+      await multi.exec();
+      return;
+    }
+    const keys = second ? [first[0], CacheKeys.lease(lease.key), second[0]] : [first[0], CacheKeys.lease(lease.key)];
+    const args = second ? [lease.token, first[1], first[2], second[1], second[2]] : [lease.token, first[1], first[2]];
+    await (this.redis as unknown as LeasedFill).hiLeasedFill(keys.length, ...keys, ...args);
+  }
+
+  /** CACHE_TTL_SECONDS with a spread of up to 5% so that keys filled together do not expire together. */
+  private ttl(row: unknown): number {
+    if (row === null) return PLACEHOLDER_TTL_SECONDS;
+    const base = this.config.CACHE_TTL_SECONDS;
+    return base + Math.floor(Math.random() * Math.max(1, Math.floor(base * 0.05)));
+  }
+}
+
+/** token: ours; '' when another reader holds the lease; null when leases are off. */
+interface Lease {
+  key: string;
+  token: string | null;
+}
+
+interface Inflight {
+  lease: Lease | undefined;
+  promise: Promise<unknown>;
+}
+
+interface LeasedFill {
+  hiLeasedFill(numKeys: number, ...args: Array<string | number>): Promise<number>;
+}

@@ -1,0 +1,92 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  DataSource,
+  EntitySubscriberInterface,
+  InsertEvent,
+  QueryRunner,
+  RemoveEvent,
+  TransactionCommitEvent,
+  TransactionRollbackEvent,
+  UpdateEvent,
+} from 'typeorm';
+import { KEYS_BY_TABLE } from './cache-keys';
+import { InvalidationOutbox } from './invalidation-outbox.service';
+
+interface Pending {
+  keys: Set<string>;
+  outboxId?: string;
+}
+
+/**
+ * The safety net under every write of a cached entity made through TypeORM: it collects the keys
+ * of the old and the new version of each row while the transaction runs, records them in the
+ * outbox inside the same transaction, and invalidates them only AFTER COMMIT. Invalidating before
+ * commit (as go-zero does) lets a reader re-cache the row the uncommitted transaction is changing.
+ */
+@Injectable()
+export class CacheInvalidationSubscriber implements EntitySubscriberInterface {
+  private readonly logger = new Logger(CacheInvalidationSubscriber.name);
+  private readonly pending = new WeakMap<QueryRunner, Pending>();
+
+  constructor(
+    @InjectDataSource() dataSource: DataSource,
+    private readonly outbox: InvalidationOutbox,
+  ) {
+    dataSource.subscribers.push(this);
+  }
+
+  afterInsert(event: InsertEvent<Record<string, unknown>>): Promise<void> {
+    return this.collect(event.queryRunner, event.metadata.tableName, [event.entity]);
+  }
+
+  afterUpdate(event: UpdateEvent<Record<string, unknown>>): Promise<void> {
+    const table = event.metadata.tableName;
+    if (!event.entity && !event.databaseEntity && KEYS_BY_TABLE[table]) {
+      this.logger.error(`an update of ${table} reached no row: use the repository's intent-named methods, which invalidate`);
+    }
+    return this.collect(event.queryRunner, table, [event.databaseEntity, { ...event.databaseEntity, ...event.entity }]);
+  }
+
+  afterRemove(event: RemoveEvent<Record<string, unknown>>): Promise<void> {
+    const row = event.databaseEntity ?? { ...event.entity, id: event.entityId };
+    return this.collect(event.queryRunner, event.metadata.tableName, [row]);
+  }
+
+  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    if (depth(event.queryRunner) !== 1) return;
+    const pending = this.pending.get(event.queryRunner);
+    if (pending) pending.outboxId = await this.outbox.record(event.queryRunner, [...pending.keys]);
+  }
+
+  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    if (event.queryRunner.isTransactionActive) return;
+    const pending = this.pending.get(event.queryRunner);
+    if (!pending) return;
+    this.pending.delete(event.queryRunner);
+    await this.outbox.relay([...pending.keys], pending.outboxId, event.queryRunner);
+  }
+
+  afterTransactionRollback(event: TransactionRollbackEvent): void {
+    if (!event.queryRunner.isTransactionActive) this.pending.delete(event.queryRunner);
+  }
+
+  /** Also used by repository methods whose writes TypeORM reports without rows. */
+  async collect(queryRunner: QueryRunner | undefined, table: string, rows: Array<object | null | undefined>): Promise<void> {
+    const keysOf = KEYS_BY_TABLE[table];
+    if (!keysOf) return;
+    const keys = rows.flatMap((row) => (row ? keysOf(row as Record<string, unknown>) : []));
+    if (keys.length === 0) return;
+    if (queryRunner?.isTransactionActive) {
+      let pending = this.pending.get(queryRunner);
+      if (!pending) this.pending.set(queryRunner, (pending = { keys: new Set() }));
+      keys.forEach((key) => pending.keys.add(key));
+      return;
+    }
+    await this.outbox.relay(keys, undefined, queryRunner); // an autocommitted write: it is committed already
+  }
+}
+
+function depth(queryRunner: QueryRunner): number {
+  return (queryRunner as unknown as { transactionDepth: number }).transactionDepth;
+}

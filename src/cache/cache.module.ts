@@ -1,0 +1,13 @@
+import { Global, Module } from '@nestjs/common';
+import { CacheAsideService } from './cache-aside.service';
+import { CacheInvalidationSubscriber } from './cache-invalidation.subscriber';
+import { CacheInvalidator } from './cache-invalidator.service';
+import { CacheStats } from './cache-stats';
+import { InvalidationOutbox } from './invalidation-outbox.service';
+
+@Global()
+@Module({
+  providers: [CacheAsideService, CacheInvalidator, CacheStats, InvalidationOutbox, CacheInvalidationSubscriber],
+  exports: [CacheAsideService, CacheInvalidator, CacheStats, InvalidationOutbox, CacheInvalidationSubscriber],
+})
+export class CacheModule {}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { SessionModule } from '../auth/session.module';
+import { BinlogListener } from './binlog-listener.service';
+import { CdcStatus } from './cdc-status';
+import { ChangeApplier } from './change-applier';
+import { CheckpointStore } from './checkpoint.store';
+import { SessionEnder } from './session-ender';
+
+/** Change capture (CONTRACT section 4): CDC_MODE=binlog invalidates rows changed by anyone. */
+@Module({
+  imports: [SessionModule],
+  providers: [BinlogListener, ChangeApplier, CheckpointStore, CdcStatus, SessionEnder],
+  exports: [CdcStatus, BinlogListener],
+})
+export class CdcModule {}

@@ -1,0 +1,115 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { Command } from 'commander';
+import { IsPassword, PHONE_PATTERN } from '../common/validation';
+import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
+import { runProgram } from './run-program';
+
+/**
+ * `npm run admin -- create PHONE [--name NAME] [--reset]`: the first admin (or a locked-out one)
+ * from the command line, straight against MySQL and Redis with no running server needed.
+ * The password comes from ADMIN_PASSWORD, never from the command line, which `ps` shows.
+ * Exit status as for `npm run cache`: 0 success, 1 failure (MySQL or Redis unreachable), 2 usage error.
+ */
+
+class UsageError extends Error {}
+
+/** The rule of every other password: the DTOs' and ADMIN_PASSWORD's at start-up (8-128 characters). */
+class PasswordInput {
+  @IsPassword() password: string;
+}
+
+function parsePhone(value: string): string {
+  if (!PHONE_PATTERN.test(value)) throw new UsageError(`phone must be 5-20 digits, optionally after a +: ${JSON.stringify(value)}`);
+  return value;
+}
+
+function parseName(value: string | undefined): string | undefined {
+  if (value !== undefined && (value.length < 1 || value.length > 64)) throw new UsageError('--name must be 1-64 characters');
+  return value;
+}
+
+function parsePassword(value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError('set the password in the environment variable ADMIN_PASSWORD (never on the command line)');
+  const errors = validateSync(plainToInstance(PasswordInput, { password: value }));
+  if (errors.length) throw new UsageError('ADMIN_PASSWORD must be 8-128 characters');
+  return value;
+}
+
+/** The server's settings without ADMIN_PHONE/ADMIN_PASSWORD, which mean something else here. */
+function cliConfig(env: NodeJS.ProcessEnv): AppConfig {
+  return loadConfig({ ...env, ADMIN_PHONE: undefined, ADMIN_PASSWORD: undefined });
+}
+
+/** The few modules staff users need: config, Redis, MySQL (with the cache subscriber), staff. */
+async function withStaff<T>(config: AppConfig, work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  // Loaded here so that a usage error answers without loading Nest and TypeORM.
+  const [{ Module }, { NestFactory }, { TypeOrmModule }, { ConfigModule }, { RedisModule }, { DatabaseModule }, { CacheModule }, { SessionModule }, ...staff] =
+    await Promise.all([
+      import('@nestjs/common'),
+      import('@nestjs/core'),
+      import('@nestjs/typeorm'),
+      import('../config/config.module'),
+      import('../redis/redis.module'),
+      import('../database/database.module'),
+      import('../cache/cache.module'),
+      import('../auth/session.module'),
+      import('../oa-user/oa-user.entity'),
+      import('../oa-user/oa-user.repository'),
+      import('../oa-user/oa-user.service'),
+      import('../oa-user/staff-session.service'),
+    ]);
+  const [{ OaUser }, { OaUserRepository }, { OaUserService }, { StaffSessionService }] = staff;
+  // OaUserModule's providers without its controllers, whose guards want the HTTP stack.
+  @Module({
+    imports: [ConfigModule.forRoot(config), RedisModule, DatabaseModule, CacheModule, TypeOrmModule.forFeature([OaUser]), SessionModule],
+    providers: [OaUserRepository, OaUserService, StaffSessionService],
+  })
+  class AdminCliModule {}
+  const app = await NestFactory.createApplicationContext(AdminCliModule, { logger: false, abortOnError: false });
+  try {
+    return await work(app);
+  } finally {
+    await app.close().catch(() => undefined);
+  }
+}
+
+function buildProgram(env: NodeJS.ProcessEnv): Command {
+  const program = new Command('admin')
+    .description('Staff users straight against MySQL and Redis; the password is read from ADMIN_PASSWORD')
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => process.stderr.write(s), writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('create')
+    .description('create an admin staff user if the phone is new ("created"), else print "exists"; --reset makes it an active admin with this password')
+    .argument('<phone>')
+    .option('--name <name>', 'the name of a new admin (default "admin"); with --reset, the new name')
+    .option('--reset', 'an existing staff user of the phone gets the password, role admin, status active; its staff sessions are revoked', false)
+    .action(async (phoneArg: string, opts: { name?: string; reset: boolean }) => {
+      const phone = parsePhone(phoneArg);
+      const name = parseName(opts.name);
+      const password = parsePassword(env.ADMIN_PASSWORD);
+      const config = cliConfig(env);
+      const result = await withStaff(config, async (app) => {
+        const { OaUserService } = await import('../oa-user/oa-user.service');
+        return app.get(OaUserService).ensureAdmin(phone, password, { name, reset: opts.reset });
+      });
+      process.stdout.write(`${result}\n`);
+    });
+
+  return program;
+}
+
+/** Runs one command line and answers its exit status; never calls process.exit itself. */
+export async function runAdminCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const program = buildProgram(env);
+  return runProgram(program, argv, [UsageError, ConfigError]);
+}
+
+if (require.main === module) {
+  // Exits explicitly: a client that failed to connect may still hold a reconnect timer.
+  void runAdminCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,81 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppError } from './app-error';
+import { isDatabaseError, isRedisUnavailableError } from './error-classifier';
+import { ErrorCode, ErrorSpec } from './error-codes';
+
+interface Body {
+  code: number;
+  msg: string;
+  data?: unknown;
+  requestId?: string;
+}
+
+const HTTP_STATUS_SPEC: Record<number, ErrorSpec> = {
+  400: ErrorCode.INVALID_PARAM,
+  401: ErrorCode.UNAUTHORIZED,
+  403: ErrorCode.FORBIDDEN,
+  404: ErrorCode.NOT_FOUND,
+  413: ErrorCode.INVALID_PARAM,
+  415: ErrorCode.INVALID_PARAM,
+  429: ErrorCode.TOO_MANY_REQUESTS,
+  503: ErrorCode.UNAVAILABLE,
+};
+
+/** The one error path: known errors become the envelope, anything else a 500 that hides internals. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  /** The request's own pino logger (through nestjs-pino's context): its lines carry the requestId. */
+  constructor(@InjectPinoLogger('Errors') private readonly logger: PinoLogger) {}
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return;
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const [status, body] = this.toResponse(err, request);
+    void reply.status(status).send(body);
+  }
+
+  private toResponse(err: unknown, request: FastifyRequest): [number, Body] {
+    if (err instanceof AppError) {
+      const body: Body = { code: err.code, msg: err.message };
+      if (err.data !== undefined) body.data = err.data;
+      return [err.status, body];
+    }
+    if (err instanceof ThrottlerException) {
+      return [429, { code: ErrorCode.TOO_MANY_REQUESTS.code, msg: ErrorCode.TOO_MANY_REQUESTS.msg }];
+    }
+    if (err instanceof HttpException) {
+      const status = err.getStatus();
+      const spec = HTTP_STATUS_SPEC[status];
+      if (spec) return [status, { code: spec.code, msg: this.httpMessage(err, spec) }];
+      if (status < 500) return [status, { code: ErrorCode.INVALID_PARAM.code, msg: this.httpMessage(err, ErrorCode.INVALID_PARAM) }];
+    }
+    const fastifyStatus = (err as { statusCode?: unknown }).statusCode;
+    if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+      // Fastify's own refusals (malformed JSON, body too large, wrong content type).
+      const spec = HTTP_STATUS_SPEC[fastifyStatus] ?? ErrorCode.INVALID_PARAM;
+      return [fastifyStatus, { code: spec.code, msg: `${spec.msg}: ${(err as Error).message}` }];
+    }
+    if (isRedisUnavailableError(err)) {
+      this.logger.error({ requestId: request.id, err }, 'redis unavailable');
+      return [503, { code: ErrorCode.UNAVAILABLE.code, msg: 'redis unavailable', requestId: String(request.id) }];
+    }
+    if (isDatabaseError(err)) {
+      this.logger.error({ requestId: request.id, err }, 'database query failed');
+      return [500, { code: ErrorCode.DB_FAILED.code, msg: ErrorCode.DB_FAILED.msg, requestId: String(request.id) }];
+    }
+    this.logger.error({ requestId: request.id, err }, 'unexpected error');
+    return [HttpStatus.INTERNAL_SERVER_ERROR, { code: ErrorCode.INTERNAL.code, msg: ErrorCode.INTERNAL.msg, requestId: String(request.id) }];
+  }
+
+  private httpMessage(err: HttpException, spec: ErrorSpec): string {
+    const response = err.getResponse();
+    const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+    if (Array.isArray(message)) return message.join('; ');
+    return typeof message === 'string' && message.length > 0 ? message : spec.msg;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Business codes clients depend on (CONTRACT section 2). Stable: add, never renumber.
+ * docs/error-codes.md lists them for client developers.
+ */
+export const ErrorCode = {
+  INTERNAL: { code: 100001, status: 500, msg: 'internal error' },
+  INVALID_PARAM: { code: 100002, status: 400, msg: 'request parameter invalid' },
+  UNAUTHORIZED: { code: 100003, status: 401, msg: 'token missing, invalid or expired' },
+  FORBIDDEN: { code: 100004, status: 403, msg: 'not allowed' },
+  DB_FAILED: { code: 100005, status: 500, msg: 'database query failed' },
+  TOO_MANY_REQUESTS: { code: 100006, status: 429, msg: 'too many requests' },
+  UNAVAILABLE: { code: 100007, status: 503, msg: 'service unavailable' },
+  NOT_FOUND: { code: 100008, status: 404, msg: 'not found' },
+
+  PHONE_EXISTS: { code: 20001, status: 409, msg: 'phone already registered' },
+  BAD_CREDENTIALS: { code: 20003, status: 401, msg: 'phone or password incorrect' },
+  USER_DISABLED: { code: 20004, status: 403, msg: 'user disabled' },
+  USER_NOT_FOUND: { code: 20005, status: 404, msg: 'user not found' },
+  DEVICE_NOT_FOUND: { code: 20006, status: 404, msg: 'device not found' },
+  EMAIL_CODE_INVALID: { code: 20007, status: 400, msg: 'email code invalid or expired' },
+  INVITE_NOT_FOUND: { code: 20009, status: 400, msg: '无邀请码' },
+  INVITE_OWN_CODE: { code: 20010, status: 400, msg: 'cannot use your own invite code' },
+  INVITE_ALREADY_BOUND: { code: 20011, status: 409, msg: 'an invite code is already bound' },
+  OA_USER_NOT_FOUND: { code: 20012, status: 404, msg: 'staff user not found' },
+
+  SESSION_MIGRATED: { code: 20101, status: 401, msg: 'migrated: the device moved to another account' },
+  SESSION_UNBOUND: { code: 20102, status: 401, msg: 'unbound: the device was removed from the account' },
+  SESSION_REPLACED: { code: 20103, status: 401, msg: 'replaced: the device logged in again' },
+  SESSION_USER_GONE: { code: 20104, status: 401, msg: 'the user was disabled or deleted' },
+} as const;
+
+export type ErrorSpec = (typeof ErrorCode)[keyof typeof ErrorCode];

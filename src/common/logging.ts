@@ -1,0 +1,69 @@
+import { RequestMethod } from '@nestjs/common';
+import type { IncomingMessage } from 'http';
+import { LoggerModule, Params } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AppConfig } from '../config/app-config';
+
+/**
+ * Fields that must never reach a log line. `code` alone is not redacted: error objects carry codes
+ * like ECONNREFUSED that diagnosis needs; a verification code only ever travels in a body.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'password',
+  'token',
+  'emailCode',
+  'body.code',
+  '*.password',
+  '*.newPassword',
+  '*.token',
+  '*.accessToken',
+  '*.emailCode',
+  '*.body.code',
+  '*.*.password',
+  '*.*.token',
+  // Errors logged whole: a failed query's parameters (password hashes, phones, emails) and a
+  // failed Redis command's arguments (an email code, a session id) stay out of the log.
+  'err.parameters',
+  'err.driverError.sql',
+  'err.sql',
+  'err.command',
+  'err.previousErrors',
+];
+
+/** Query parameters whose values are secrets if anyone ever sends them in a URL. */
+const SECRET_QUERY = /([?&](?:token|access_token|password|code)=)[^&]*/gi;
+
+/** Every line of a request carries its `requestId`: Fastify's id (x-request-id or a UUID), also the 5xx body's requestId. */
+export function loggingParams(config: AppConfig, destination?: DestinationStream): Params {
+  const options = {
+    level: config.LOG_LEVEL,
+    messageKey: 'msg',
+    genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id: string }).id,
+    customAttributeKeys: { reqId: 'requestId' },
+    quietReqLogger: true,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    autoLogging: { ignore: (req: IncomingMessage) => req.url === '/metrics' || req.url === '/health/live' },
+    serializers: {
+      req: (req: { id: string; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: req.url.replace(SECRET_QUERY, '$1[redacted]'),
+        userAgent: req.headers['user-agent'],
+        remoteAddress: req.remoteAddress,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  };
+  return {
+    pinoHttp: destination ? [options, destination] : options,
+    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+  };
+}
+
+export function loggingModule(destination?: DestinationStream) {
+  return LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => loggingParams(config, destination) });
+}

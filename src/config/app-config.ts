@@ -1,0 +1,89 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/**
+ * Every setting of CONTRACT section 8, read once from the environment and validated.
+ * Property names are the variable names so that an error message names the variable.
+ */
+export class AppConfig {
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
+
+  @IsString() @MinLength(1) DB_HOST = '127.0.0.1';
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535) DB_PORT = 3306;
+  @IsString() @MinLength(1) DB_USER = 'root';
+  @IsString() DB_PASSWORD = '';
+  @Matches(/^[A-Za-z0-9_]{1,64}$/, { message: 'DB_NAME must be 1-64 letters, digits or underscores' })
+  DB_NAME = 'hi';
+  @Transform(toInt) @IsInt() @Min(2) @Max(500) DB_POOL_SIZE = 20;
+
+  @IsString() @MinLength(1) REDIS_HOST = '127.0.0.1';
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535) REDIS_PORT = 6379;
+  @Transform(toInt) @IsInt() @Min(0) @Max(255) REDIS_DB = 0;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() REDIS_PASSWORD?: string = undefined;
+
+  @Transform(toInt) @IsInt() @Min(1) CACHE_TTL_SECONDS = 3600;
+  @Transform(toInt) @IsInt() @Min(60) SESSION_TTL_SECONDS = 2592000;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\d{5,20}$/, { message: 'ADMIN_PHONE must be 5-20 digits' })
+  ADMIN_PHONE?: string = undefined;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(8) @MaxLength(128) ADMIN_PASSWORD?: string = undefined;
+
+  @IsIn(['off', 'binlog']) CDC_MODE: 'off' | 'binlog' = 'off';
+  @Transform(emptyToUndefined) @IsOptional() @IsString() CDC_USER?: string = undefined;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() CDC_PASSWORD?: string = undefined;
+  @Transform(toInt) @IsInt() @Min(1) @Max(4294967295) CDC_SERVER_ID = 4242;
+  /** Seconds between checks of a silent binlog stream, of the leader lock, and of lag; standbys retry as often. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3600) CDC_HEARTBEAT_SECONDS = 5;
+
+  @Transform(toInt) @IsInt() @Min(0) AUTH_RATE_LIMIT_PER_MINUTE = 60;
+  @Transform(toInt) @IsInt() @Min(0) LOGIN_FAILURES_PER_PHONE = 5;
+  @Transform(toInt) @IsInt() @Min(0) EMAIL_CODE_COOLDOWN_SECONDS = 60;
+
+  /** Diagnosis and benchmarks only: 1 reads every cached entity straight from MySQL. */
+  @Transform(toInt) @IsIn([0, 1]) CACHE_BYPASS = 0;
+
+  /** Seconds between a process's re-checks of its own sockets' sessions (heals lost kick messages). */
+  @Transform(toInt) @IsInt() @Min(1) SOCKET_SWEEP_SECONDS = 5;
+
+  @Transform(emptyToUndefined) @IsOptional() @IsString() SMTP_URL?: string = undefined;
+  @IsString() MAIL_FROM = 'hi-server <no-reply@localhost>';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
+}
+
+export class ConfigError extends Error {}
+
+/** The one place that reads the environment (STYLE rule 6). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const known = Object.keys(new AppConfig());
+  const plain = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => known.includes(key) && value !== undefined),
+  );
+  const config = plainToInstance(AppConfig, plain, { exposeDefaultValues: true });
+  const errors = validateSync(config, { forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  if ((config.ADMIN_PHONE === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  ADMIN_PHONE and ADMIN_PASSWORD must be set together');
+  }
+  return config;
+}

@@ -1,0 +1,120 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import {
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { AppError } from '../common/app-error';
+import { AppConfig } from '../config/app-config';
+import { isKickReason, KickReason } from '../auth/kick-reason';
+import { Kick, SessionKicks } from '../auth/session-kicks';
+import { SessionService } from '../auth/session.service';
+import { SessionStore } from '../auth/session.store';
+import { DevicePresence } from './device-presence';
+import { DEVICES_NAMESPACE, DeviceSocketData, DeviceToServerEvents, Rooms, ServerToDeviceEvents } from './device-events';
+
+type DeviceNamespace = Namespace<DeviceToServerEvents, ServerToDeviceEvents, Record<string, never>, DeviceSocketData>;
+type DeviceSocket = Socket<DeviceToServerEvents, ServerToDeviceEvents, Record<string, never>, DeviceSocketData>;
+
+/**
+ * The DeviceManager's socket side. Connections authenticate in the handshake and are filed by
+ * device and by session (rooms), never by the user they had at connect time, so a migration
+ * cannot hide one. A revoked session is kicked on every process through the Redis adapter, and
+ * each process re-checks its own sockets' sessions on inbound events and every sweep, which heals
+ * a kick message that Pub/Sub lost.
+ */
+@WebSocketGateway({ namespace: DEVICES_NAMESPACE })
+export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationShutdown {
+  @WebSocketServer() private readonly namespace: DeviceNamespace;
+  private readonly logger = new Logger(DeviceGateway.name);
+  private sweepTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly store: SessionStore,
+    private readonly kicks: SessionKicks,
+    private readonly presence: DevicePresence,
+    private readonly config: AppConfig,
+  ) {}
+
+  afterInit(namespace: DeviceNamespace): void {
+    namespace.use((socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      this.sessions
+        .authenticate(typeof token === 'string' ? token : null)
+        .then((session) => {
+          socket.data = { sessionId: session.sessionId, userId: session.userId, identifier: session.identifier };
+          next();
+        })
+        .catch((err: unknown) => {
+          const refusal = new Error('unauthorized') as Error & { data?: unknown };
+          if (err instanceof AppError) refusal.data = { code: err.code, msg: err.message };
+          else this.logger.warn(`handshake check failed: ${(err as Error).message}`);
+          next(refusal);
+        });
+    });
+    this.kicks.listen((kicks) => this.kick(kicks));
+    this.sweepTimer = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${(err as Error).message}`)), this.sweepMs);
+    this.sweepTimer.unref();
+  }
+
+  async handleConnection(socket: DeviceSocket): Promise<void> {
+    const { identifier, sessionId } = socket.data;
+    await socket.join([Rooms.device(identifier), Rooms.session(sessionId)]);
+    socket.use((_packet, next) => {
+      // An inbound event from a session that ended is answered with the kick it missed.
+      this.store.get(sessionId).then((s) => (s ? next() : void this.kickLocal(socket)), () => next());
+    });
+    await this.presence.add(identifier, socket.id, this.presenceTtlMs).catch(() => undefined);
+    // The session may have ended between the handshake and joining the rooms.
+    if (!(await this.sessions.isAlive(sessionId).catch(() => true))) await this.kickLocal(socket);
+  }
+
+  async handleDisconnect(socket: DeviceSocket): Promise<void> {
+    if (socket.data?.identifier) await this.presence.remove(socket.data.identifier, socket.id).catch(() => undefined);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.sweepTimer);
+  }
+
+  /** Sends `kicked` to every socket of each session, on every process, then disconnects them. */
+  kick(kicks: Kick[]): void {
+    for (const { session, reason } of kicks) {
+      const room = Rooms.session(session.sessionId);
+      this.namespace.to(room).emit('kicked', { reason });
+      this.namespace.in(room).disconnectSockets(true);
+    }
+  }
+
+  /** Re-checks this process's sockets; returns how many it kicked. */
+  async sweep(): Promise<number> {
+    const sockets = [...this.namespace.sockets.values()];
+    if (sockets.length === 0) return 0;
+    await this.presence
+      .refresh(sockets.map((s) => ({ identifier: s.data.identifier, socketId: s.id })), this.presenceTtlMs)
+      .catch(() => undefined);
+    const ended = await this.store.missing([...new Set(sockets.map((s) => s.data.sessionId))]);
+    const stale = sockets.filter((s) => ended.has(s.data.sessionId));
+    await Promise.all(stale.map((socket) => this.kickLocal(socket)));
+    return stale.length;
+  }
+
+  private async kickLocal(socket: DeviceSocket): Promise<void> {
+    const reason = await this.store.revokedReason(socket.data.sessionId).catch(() => null);
+    const why: KickReason = isKickReason(reason) ? reason : 'logout';
+    socket.emit('kicked', { reason: why });
+    socket.disconnect(true);
+  }
+
+  private get sweepMs(): number {
+    return this.config.SOCKET_SWEEP_SECONDS * 1000;
+  }
+
+  private get presenceTtlMs(): number {
+    return this.sweepMs * 3;
+  }
+}

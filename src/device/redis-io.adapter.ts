@@ -1,0 +1,44 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import Redis from 'ioredis';
+import type { Server, ServerOptions } from 'socket.io';
+import { AppConfig } from '../config/app-config';
+import { redisOptions } from '../redis/redis.factory';
+
+/**
+ * Socket.IO over @socket.io/redis-adapter, so that a kick served by one process reaches a device
+ * connected to another. Pub/Sub delivery is at most once; DeviceGateway's sweep heals a lost kick.
+ */
+export class RedisIoAdapter extends IoAdapter {
+  private clients: Redis[] = [];
+  private adapter?: ReturnType<typeof createAdapter>;
+
+  constructor(app: INestApplicationContext) {
+    super(app);
+  }
+
+  async connect(config: AppConfig): Promise<void> {
+    // Pub/Sub clients queue while reconnecting, unlike the request path's fail-fast client.
+    const options = { ...redisOptions(config), enableOfflineQueue: true, maxRetriesPerRequest: null };
+    const pub = new Redis({ ...options, connectionName: 'hi-server:io-pub' });
+    const sub = new Redis({ ...options, connectionName: 'hi-server:io-sub' });
+    this.clients = [pub, sub];
+    this.clients.forEach((client) => client.on('error', () => undefined));
+    await Promise.all(this.clients.map((client) => client.connect()));
+    this.adapter = createAdapter(pub, sub, { requestsTimeout: 2000 });
+  }
+
+  createIOServer(port: number, options?: ServerOptions): Server {
+    const server = super.createIOServer(port, { ...options, transports: ['websocket', 'polling'] }) as Server;
+    if (this.adapter) server.adapter(this.adapter);
+    return server;
+  }
+
+  async close(server: Server): Promise<void> {
+    await super.close(server);
+    // quit() waits for Redis; while Redis is down that would hold up shutdown for ever.
+    await Promise.all(this.clients.map((client) => (client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect())));
+    this.clients = [];
+  }
+}

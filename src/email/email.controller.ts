@@ -1,0 +1,36 @@
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorCode } from '../common/error-codes';
+import { ApiClientAuth, ApiEnvelope, ApiErrors } from '../docs/api-envelope';
+import { AppAuthGuard, CurrentSession } from '../auth/app-auth.guard';
+import { AuthRateLimitGuard } from '../auth/auth-rate-limit.guard';
+import type { AuthenticatedSession } from '../auth/session.service';
+import { BindEmailDto, BindEmailResponse, EmailCodeSentResponse, SendEmailCodeDto } from './email.dto';
+import { EmailBindingService } from './email-binding.service';
+
+@ApiTags('me')
+@ApiClientAuth()
+@Controller('me/email')
+@UseGuards(AppAuthGuard)
+export class EmailController {
+  constructor(private readonly binding: EmailBindingService) {}
+
+  @Post('code')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'mail a 6-digit code, kept in Redis for 10 minutes (rate limited)' })
+  @ApiEnvelope(EmailCodeSentResponse)
+  @ApiErrors(ErrorCode.TOO_MANY_REQUESTS)
+  @UseGuards(AuthRateLimitGuard)
+  sendCode(@Body() body: SendEmailCodeDto) {
+    return this.binding.sendCode(body.email);
+  }
+
+  @Post('bind')
+  @HttpCode(200)
+  @ApiOperation({ summary: "bind the email; if another user owns it, the caller's devices migrate there (old sessions 20101)" })
+  @ApiEnvelope(BindEmailResponse)
+  @ApiErrors(ErrorCode.EMAIL_CODE_INVALID)
+  bind(@CurrentSession() session: AuthenticatedSession, @Body() body: BindEmailDto) {
+    return this.binding.bind(session.userId, session.identifier, body.email, body.code);
+  }
+}

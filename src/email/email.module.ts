@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { AppUserModule } from '../app-user/app-user.module';
+import { SessionModule } from '../auth/session.module';
+import { AuthRateLimitGuard } from '../auth/auth-rate-limit.guard';
+import { AppConfig } from '../config/app-config';
+import { DeviceManagerModule } from '../device/device-manager.module';
+import { EmailController } from './email.controller';
+import { EmailBindingService } from './email-binding.service';
+import { LogMailTransport, MailTransport, SmtpMailTransport } from './mail-transport';
+
+@Module({
+  imports: [AppUserModule, SessionModule, DeviceManagerModule],
+  controllers: [EmailController],
+  providers: [
+    EmailBindingService,
+    AuthRateLimitGuard,
+    {
+      provide: MailTransport,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => (config.SMTP_URL ? new SmtpMailTransport(config.SMTP_URL, config.MAIL_FROM) : new LogMailTransport()),
+    },
+  ],
+})
+export class EmailModule {}

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { CACHE_PREFIX } from '../cache/cache-keys';
+import { CacheInvalidator } from '../cache/cache-invalidator.service';
+import { CacheStats } from '../cache/cache-stats';
+import { MetricsRegistry } from './metrics.registry';
+
+/** `cache:appUsers:id:1` -> `appUsers`. */
+function entityOf(key: string): string {
+  return key.startsWith(CACHE_PREFIX) ? key.slice(CACHE_PREFIX.length).split(':', 1)[0] : 'other';
+}
+
+function countByEntity(keys: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const key of keys) counts.set(entityOf(key), (counts.get(entityOf(key)) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * Hits, misses and hit ratio per entity (go-zero's dbcache hit_ratio line, as a scrape), read from
+ * CacheStats when scraped; invalidated keys and failed invalidations as they happen.
+ */
+@Injectable()
+export class CacheMetrics {
+  constructor(registry: MetricsRegistry, stats: CacheStats, invalidator: CacheInvalidator) {
+    const labelNames = ['entity'] as const;
+    const registers = [registry];
+    new Counter({
+      name: 'hi_cache_hits_total',
+      help: 'cache-aside reads answered from Redis, by entity',
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const [entity, c] of Object.entries(stats.snapshot())) this.inc({ entity }, c.hits);
+      },
+    });
+    new Counter({
+      name: 'hi_cache_misses_total',
+      help: 'cache-aside reads that went to MySQL, by entity',
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const [entity, c] of Object.entries(stats.snapshot())) this.inc({ entity }, c.misses);
+      },
+    });
+    new Gauge({
+      name: 'hi_cache_hit_ratio',
+      help: 'hits / (hits + misses) since start, by entity',
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const [entity, c] of Object.entries(stats.snapshot())) this.set({ entity }, c.hitRatio);
+      },
+    });
+    const invalidated = new Counter({ name: 'hi_cache_invalidated_keys_total', help: 'cache keys deleted by invalidation, by entity', labelNames, registers });
+    const failed = new Counter({
+      name: 'hi_cache_invalidation_failed_keys_total',
+      help: 'cache keys whose invalidation failed (Redis unreachable; the outbox retries them), by entity',
+      labelNames,
+      registers,
+    });
+    invalidator.addListener({
+      onInvalidated: (keys) => countByEntity(keys).forEach((n, entity) => invalidated.inc({ entity }, n)),
+      onInvalidationFailed: (keys) => countByEntity(keys).forEach((n, entity) => failed.inc({ entity }, n)),
+    });
+  }
+}

@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { SessionModule } from '../auth/session.module';
+import { CdcModule } from '../cdc/cdc.module';
+import { CacheMetrics } from './cache.metrics';
+import { CdcMetrics } from './cdc.metrics';
+import { DeviceSocketMetrics } from './device-socket.metrics';
+import { HttpMetrics } from './http.metrics';
+import { MetricsController } from './metrics.controller';
+import { MetricsRegistry } from './metrics.registry';
+import { SessionMetrics } from './session.metrics';
+
+@Module({
+  imports: [SessionModule, CdcModule],
+  controllers: [MetricsController],
+  providers: [
+    { provide: MetricsRegistry, useFactory: () => MetricsRegistry.create() },
+    HttpMetrics,
+    CacheMetrics,
+    SessionMetrics,
+    DeviceSocketMetrics,
+    CdcMetrics,
+  ],
+})
+export class MetricsModule {}

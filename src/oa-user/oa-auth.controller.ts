@@ -1,0 +1,23 @@
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorCode } from '../common/error-codes';
+import { ApiEnvelope, ApiErrors } from '../docs/api-envelope';
+import { AuthRateLimitGuard } from '../auth/auth-rate-limit.guard';
+import { StaffLoginDto, StaffLoginResponse } from './oa-user.dto';
+import { OaUserService } from './oa-user.service';
+
+@ApiTags('staff auth')
+@Controller('oa/auth')
+@UseGuards(AuthRateLimitGuard)
+export class OaAuthController {
+  constructor(private readonly staff: OaUserService) {}
+
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'staff login; the token works on /admin routes only' })
+  @ApiEnvelope(StaffLoginResponse)
+  @ApiErrors(ErrorCode.BAD_CREDENTIALS, ErrorCode.USER_DISABLED, ErrorCode.TOO_MANY_REQUESTS)
+  login(@Body() body: StaffLoginDto) {
+    return this.staff.login(body.phone, body.password);
+  }
+}

@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { CacheAsideService } from '../cache/cache-aside.service';
+import { CacheKeys } from '../cache/cache-keys';
+import { jsonCodec } from '../cache/row-codec';
+import { OaUser } from './oa-user.entity';
+
+const codec = jsonCodec('oaUsers', OaUser);
+
+/** Staff rows: cached reads, entity writes (the subscriber invalidates after commit). */
+@Injectable()
+export class OaUserRepository {
+  constructor(
+    @InjectRepository(OaUser) private readonly repo: Repository<OaUser>,
+    private readonly cache: CacheAsideService,
+  ) {}
+
+  findById(id: number): Promise<OaUser | null> {
+    return this.cache.getRow(CacheKeys.oaUserId(id), codec, () => this.repo.findOneBy({ id }));
+  }
+
+  findByPhone(phone: string): Promise<OaUser | null> {
+    return this.cache.getByIndex(CacheKeys.oaUserPhone(phone), codec, {
+      rowKey: CacheKeys.oaUserId,
+      idOf: (row) => row.id,
+      loadByIndex: () => this.repo.findOneBy({ phone }),
+      loadById: (id) => this.repo.findOneBy({ id: Number(id) }),
+    });
+  }
+
+  findAll(): Promise<OaUser[]> {
+    return this.repo.find({ order: { id: 'ASC' } });
+  }
+
+  create(fields: Pick<OaUser, 'phone' | 'name' | 'passwordHash' | 'role'>): Promise<OaUser> {
+    return this.repo.save(this.repo.create(fields));
+  }
+
+  /** Reads the row for a change, bypassing the cache, inside the caller's transaction. */
+  lockById(manager: EntityManager, id: number): Promise<OaUser | null> {
+    return manager.getRepository(OaUser).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** The same by phone: the CLI's reset of a staff user it knows by phone only. */
+  lockByPhone(manager: EntityManager, phone: string): Promise<OaUser | null> {
+    return manager.getRepository(OaUser).findOne({ where: { phone }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** Whether a phone is taken, read from the database inside the caller's transaction (never the cache). */
+  phoneTaken(manager: EntityManager, phone: string): Promise<boolean> {
+    return manager.getRepository(OaUser).existsBy({ phone });
+  }
+
+  save(user: OaUser, manager: EntityManager = this.repo.manager): Promise<OaUser> {
+    return manager.getRepository(OaUser).save(user);
+  }
+}

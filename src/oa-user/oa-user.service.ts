@@ -1,0 +1,128 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { LoginAttempts } from '../auth/login-attempts.service';
+import { PasswordHasher } from '../auth/password-hasher';
+import { UserStatus } from '../app-user/app-user.entity';
+import { retryTransaction } from '../database/retry-transaction';
+import { CreateOaUserDto, UpdateOaUserDto } from './oa-user.dto';
+import { OaUser } from './oa-user.entity';
+import { OaUserRepository } from './oa-user.repository';
+import { StaffSessionService } from './staff-session.service';
+
+export type EnsureAdminResult = 'created' | 'exists' | 'reset';
+
+export interface EnsureAdminOptions {
+  /** The name of a new admin ('admin' when absent); with reset, also the new name of an existing one. */
+  name?: string;
+  /** An existing staff user of the phone gets the password, role admin, status active, and loses its sessions. */
+  reset?: boolean;
+}
+
+/** The phone is oa_users' only unique key besides the primary key, so a duplicate entry is a taken phone. */
+function isDuplicateEntry(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string }; message?: unknown };
+  return (e?.driverError?.code ?? e?.code) === 'ER_DUP_ENTRY' || /Duplicate entry/.test(String(e?.message));
+}
+
+function phoneExistsOnDuplicate(err: unknown): never {
+  if (isDuplicateEntry(err)) throw new AppError(ErrorCode.PHONE_EXISTS);
+  throw err;
+}
+
+@Injectable()
+export class OaUserService {
+  private readonly logger = new Logger(OaUserService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly staff: OaUserRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly attempts: LoginAttempts,
+    private readonly sessions: StaffSessionService,
+  ) {}
+
+  async login(phone: string, password: string): Promise<{ token: string }> {
+    await this.attempts.assertAllowed('oa', phone);
+    const user = await this.staff.findByPhone(phone);
+    if (!(await this.hasher.verify(user?.passwordHash, password)) || !user) {
+      await this.attempts.recordFailure('oa', phone);
+      throw new AppError(ErrorCode.BAD_CREDENTIALS);
+    }
+    if (user.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
+    return { token: await this.sessions.issue(user.id) };
+  }
+
+  list(): Promise<OaUser[]> {
+    return this.staff.findAll();
+  }
+
+  async create(input: CreateOaUserDto): Promise<OaUser> {
+    if (await this.staff.findByPhone(input.phone)) throw new AppError(ErrorCode.PHONE_EXISTS);
+    const passwordHash = await this.hasher.hash(input.password);
+    return this.staff.create({ phone: input.phone, name: input.name, role: input.role, passwordHash }).catch(phoneExistsOnDuplicate);
+  }
+
+  /**
+   * Changes a staff user from the row as the database has it, locked for the transaction: never
+   * from a cached copy, which could write back a field changed meanwhile (hand SQL, another edit).
+   * A phone taken concurrently re-runs the transaction, which then answers 20001; the cache is
+   * invalidated by the subscriber after commit.
+   */
+  async update(id: number, input: UpdateOaUserDto): Promise<OaUser> {
+    // Hashed before the transaction: argon2 is slow, the row lock should not wait for it.
+    const passwordHash = input.password !== undefined ? await this.hasher.hash(input.password) : undefined;
+    const saved = await retryTransaction(this.dataSource, async (manager) => {
+      const user = await this.staff.lockById(manager, id);
+      if (!user) throw new AppError(ErrorCode.OA_USER_NOT_FOUND);
+      if (input.phone !== undefined && input.phone !== user.phone && (await this.staff.phoneTaken(manager, input.phone))) {
+        throw new AppError(ErrorCode.PHONE_EXISTS);
+      }
+      Object.assign(user, {
+        ...(input.phone !== undefined && { phone: input.phone }),
+        ...(input.name !== undefined && { name: input.name }),
+        ...(input.role !== undefined && { role: input.role }),
+        ...(input.status !== undefined && { status: input.status }),
+        ...(passwordHash !== undefined && { passwordHash }),
+      });
+      return this.staff.save(user, manager);
+    }).catch(phoneExistsOnDuplicate);
+    if (input.password !== undefined || input.status === UserStatus.Disabled) await this.sessions.revokeAll(id);
+    return saved;
+  }
+
+  /**
+   * ADMIN_PHONE/ADMIN_PASSWORD at start-up, and `npm run admin -- create`: creates the admin if the
+   * phone is new. With `reset`, an existing staff user of the phone becomes an active admin with
+   * this password and every staff session it had is revoked.
+   */
+  async ensureAdmin(phone: string, password: string, options: EnsureAdminOptions = {}): Promise<EnsureAdminResult> {
+    if (options.reset) {
+      const passwordHash = await this.hasher.hash(password);
+      const user = await retryTransaction(this.dataSource, async (manager) => {
+        const row = await this.staff.lockByPhone(manager, phone);
+        if (!row) return null;
+        Object.assign(row, { passwordHash, role: 'admin', status: UserStatus.Active, ...(options.name !== undefined && { name: options.name }) });
+        return this.staff.save(row, manager);
+      });
+      if (user) {
+        await this.sessions.revokeAll(user.id);
+        this.logger.log(`reset staff user ${phone} to an active admin`);
+        return 'reset';
+      }
+    } else if (await this.staff.findByPhone(phone)) {
+      return 'exists';
+    }
+    try {
+      await this.create({ phone, password, name: options.name ?? 'admin', role: 'admin' });
+    } catch (err) {
+      // Another process created it first (two servers starting, a CLI run beside them).
+      if (err instanceof AppError && err.code === ErrorCode.PHONE_EXISTS.code && !options.reset) return 'exists';
+      throw err;
+    }
+    this.logger.log(`created admin staff user ${phone}`);
+    return 'created';
+  }
+}

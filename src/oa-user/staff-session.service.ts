@@ -1,0 +1,54 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { AppConfig } from '../config/app-config';
+import { REDIS_CLIENT } from '../redis/redis.constants';
+import { newToken, sessionIdOf } from '../auth/token';
+import { UserStatus } from '../app-user/app-user.entity';
+import { OaUser } from './oa-user.entity';
+import { OaUserRepository } from './oa-user.repository';
+
+const staffSessionKey = (sid: string) => `oa_session:${sid}`;
+const staffSessionsKey = (oaUserId: number) => `oa_user_sessions:${oaUserId}`;
+
+/**
+ * Staff sessions live under their own keys, so a staff token is unknown to the client guard and a
+ * client token unknown here. The role is read from the (cached) OaUser row on every request, so a
+ * role change or a disabled account takes effect at once.
+ */
+@Injectable()
+export class StaffSessionService {
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly config: AppConfig,
+    private readonly staff: OaUserRepository,
+  ) {}
+
+  async issue(oaUserId: number): Promise<string> {
+    const token = newToken();
+    const sid = sessionIdOf(token);
+    const ttl = this.config.SESSION_TTL_SECONDS;
+    await this.redis
+      .multi()
+      .set(staffSessionKey(sid), JSON.stringify({ oaUserId, issuedAt: Date.now() }), 'EX', ttl)
+      .zadd(staffSessionsKey(oaUserId), Date.now(), sid)
+      .expire(staffSessionsKey(oaUserId), ttl)
+      .exec();
+    return token;
+  }
+
+  async authenticate(token: string | null): Promise<OaUser> {
+    if (!token) throw new AppError(ErrorCode.UNAUTHORIZED);
+    const raw = await this.redis.get(staffSessionKey(sessionIdOf(token)));
+    if (!raw) throw new AppError(ErrorCode.UNAUTHORIZED);
+    const user = await this.staff.findById((JSON.parse(raw) as { oaUserId: number }).oaUserId);
+    if (!user || user.status !== UserStatus.Active) throw new AppError(ErrorCode.UNAUTHORIZED);
+    return user;
+  }
+
+  async revokeAll(oaUserId: number): Promise<void> {
+    const sids = await this.redis.zrange(staffSessionsKey(oaUserId), 0, -1);
+    await this.redis.unlink(staffSessionsKey(oaUserId), ...sids.map(staffSessionKey));
+  }
+}
