@@ -1,0 +1,144 @@
+import { join } from 'path';
+import { PASSWORD, uniquePhone } from '../support/builders';
+import { staffLogin } from '../support/flows';
+import { Api } from '../support/http';
+import { cliFromSource, ROOT, run } from '../support/cli';
+import { freePort } from '../support/spawned-server';
+import { TestWorld } from '../support/test-app';
+
+const CLI = cliFromSource('admin');
+const NEW_PASSWORD = 'admin-cli-pass-7';
+
+describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first admin from the command line)', () => {
+  let world: TestWorld;
+  let api: Api;
+  let adminToken: string;
+  const cli = (args: string[], env: Record<string, string> = {}) => run([...CLI, ...args], world.env({ ADMIN_PASSWORD: NEW_PASSWORD, ...env }));
+
+  const staffRow = async (phone: string) => {
+    const [rows] = await world.sql.query('SELECT id, name, role, status FROM oa_users WHERE phone = ?', [phone]);
+    return (rows as Array<{ id: number; name: string; role: string; status: number }>)[0];
+  };
+  const staffCount = async () => {
+    const [rows] = await world.sql.query('SELECT COUNT(*) AS n FROM oa_users');
+    return Number((rows as Array<{ n: number }>)[0].n);
+  };
+  const createOperator = async (phone: string) => {
+    const res = await api.post('/admin/oa-users', { phone, password: PASSWORD, name: 'op', role: 'operator' }, adminToken);
+    expect(res.status).toBe(201);
+    return res.body.data.id as number;
+  };
+
+  beforeAll(async () => {
+    world = await TestWorld.create();
+    ({ api } = await world.start());
+    adminToken = await staffLogin(api, world.admin.phone, world.admin.password);
+  });
+  afterAll(() => world.close());
+
+  it('creates an admin for a new phone ("created", exit 0); the password from ADMIN_PASSWORD logs in with admin rights', async () => {
+    const phone = uniquePhone();
+    const res = await cli(['create', phone, '--name', 'Night shift']);
+    expect([res.code, res.stdout, res.stderr]).toEqual([0, 'created\n', '']);
+    expect(await staffRow(phone)).toMatchObject({ name: 'Night shift', role: 'admin', status: 1 });
+    const token = await staffLogin(api, phone, NEW_PASSWORD);
+    expect((await api.get('/admin/oa-users', token)).status).toBe(200);
+  });
+
+  it('leaves an existing phone alone without --reset ("exists", exit 0): its password and role are unchanged', async () => {
+    const phone = uniquePhone();
+    await createOperator(phone);
+    const res = await cli(['create', phone]);
+    expect([res.code, res.stdout]).toEqual([0, 'exists\n']);
+    expect(await staffRow(phone)).toMatchObject({ role: 'operator', status: 1 });
+    expect((await api.post('/oa/auth/login', { phone, password: NEW_PASSWORD })).body.code).toBe(20003);
+    await staffLogin(api, phone, PASSWORD);
+  });
+
+  it('--reset: the staff user gets the new password and role admin, and its old tokens stop working ("reset")', async () => {
+    const phone = uniquePhone();
+    await createOperator(phone);
+    const oldToken = await staffLogin(api, phone, PASSWORD);
+    expect((await api.get('/admin/app-users', oldToken)).status).toBe(200);
+
+    const res = await cli(['create', phone, '--reset']);
+    expect([res.code, res.stdout]).toEqual([0, 'reset\n']);
+    expect(await staffRow(phone)).toMatchObject({ name: 'op', role: 'admin', status: 1 });
+    expect((await api.get('/admin/app-users', oldToken)).status).toBe(401);
+    expect((await api.post('/oa/auth/login', { phone, password: PASSWORD })).body.code).toBe(20003);
+    const token = await staffLogin(api, phone, NEW_PASSWORD);
+    expect((await api.get('/admin/oa-users', token)).status).toBe(200);
+  });
+
+  it('--reset re-enables a disabled staff user (and renames it with --name)', async () => {
+    const phone = uniquePhone();
+    const id = await createOperator(phone);
+    expect((await api.patch(`/admin/oa-users/${id}`, { status: 2 }, adminToken)).status).toBe(200);
+    expect((await api.post('/oa/auth/login', { phone, password: PASSWORD })).body.code).toBe(20004);
+
+    const res = await cli(['create', phone, '--reset', '--name', 'Back again']);
+    expect([res.code, res.stdout]).toEqual([0, 'reset\n']);
+    expect(await staffRow(phone)).toMatchObject({ id, name: 'Back again', role: 'admin', status: 1 });
+    const token = await staffLogin(api, phone, NEW_PASSWORD);
+    expect((await api.get('/admin/oa-users', token)).status).toBe(200);
+  });
+
+  it('--reset of a new phone creates it', async () => {
+    const phone = uniquePhone();
+    const res = await cli(['create', phone, '--reset']);
+    expect([res.code, res.stdout]).toEqual([0, 'created\n']);
+    await staffLogin(api, phone, NEW_PASSWORD);
+  });
+
+  it('exits 2 on a usage error and creates nothing: bad phone, no or short password, unknown verb, bad name', async () => {
+    const before = await staffCount();
+    const phone = uniquePhone();
+    const cases: Array<[string[], Record<string, string>?]> = [
+      [[]],
+      [['bogus', phone]],
+      [['delete', phone]],
+      [['create']],
+      [['create', '12a45678']],
+      [['create', '1234']],
+      [['create', '*']],
+      [['create', `${phone}9999999999999`]],
+      [['create', phone], { ADMIN_PASSWORD: '' }],
+      [['create', phone], { ADMIN_PASSWORD: 'short7' }],
+      [['create', phone], { ADMIN_PASSWORD: 'x'.repeat(129) }],
+      [['create', phone, '--name', '']],
+      [['create', phone, '--name', 'n'.repeat(65)]],
+      [['create', phone, '--bogus']],
+      [['create', phone, NEW_PASSWORD]],
+      [['create', phone], { REDIS_PORT: 'not-a-port' }],
+    ];
+    for (const [args, env] of cases) {
+      const res = await cli(args, env);
+      expect([args, env, res.code]).toEqual([args, env, 2]);
+      expect(res.stderr.length).toBeGreaterThan(0);
+      expect(res.stdout).toBe('');
+    }
+    const noPassword = world.env();
+    delete (noPassword as Record<string, string | undefined>).ADMIN_PASSWORD;
+    const res = await run([...CLI, 'create', phone], noPassword);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('ADMIN_PASSWORD');
+    expect(await staffCount()).toBe(before);
+  });
+
+  it('exits 1 when MySQL or Redis cannot be reached, naming it', async () => {
+    const port = String(await freePort());
+    const noRedis = await cli(['create', uniquePhone()], { REDIS_PORT: port });
+    expect(noRedis.code).toBe(1);
+    expect(noRedis.stderr).toContain(`Redis at 127.0.0.1:${port}`);
+    const noMysql = await cli(['create', uniquePhone()], { DB_PORT: port });
+    expect(noMysql.code).toBe(1);
+    expect(noMysql.stderr).toContain(`MySQL at ${world.dbServer.host}:${port}`);
+  });
+
+  it('npm run admin (scripts/run-cli.sh admin) runs the same CLI', async () => {
+    const phone = uniquePhone();
+    const res = await run(['bash', join(ROOT, 'scripts/run-cli.sh'), 'admin', 'create', phone], world.env({ ADMIN_PASSWORD: NEW_PASSWORD, HI_CLI: CLI.join(' ') }));
+    expect([res.code, res.stdout]).toEqual([0, 'created\n']);
+    await staffLogin(api, phone, NEW_PASSWORD);
+  });
+});

@@ -1,0 +1,71 @@
+import { PASSWORD } from '../support/builders';
+import { BinlogMariaDb, startBinlogMariaDb } from '../support/binlog-mariadb';
+import { connectDevice, within } from '../support/device-socket';
+import { deviceLogin, registerUser } from '../support/flows';
+import { Api } from '../support/http';
+import { TestWorld } from '../support/test-app';
+
+/**
+ * Hand-written SQL that ends sessions: with change capture, a user disabled or deleted, or a device
+ * deleted or moved in the mysql client is off the line at once, and its token says why.
+ */
+describe('change capture ends the sessions that hand-written SQL invalidates', () => {
+  let db: BinlogMariaDb;
+  let world: TestWorld;
+  let api: Api;
+  let url: string;
+
+  beforeAll(async () => {
+    db = await startBinlogMariaDb();
+    world = await TestWorld.create({ database: db });
+    ({ api, url } = await world.start({ CDC_MODE: 'binlog', CDC_HEARTBEAT_SECONDS: '1' }));
+  });
+  afterAll(async () => {
+    await world?.close();
+    await db?.stop();
+  });
+
+  it('UPDATE app_users SET status = 2 kicks the user\'s devices as disabled', async () => {
+    const user = await registerUser(api);
+    const socket = await connectDevice(url, user.token);
+    await world.sql.query('UPDATE app_users SET status = 2 WHERE id = ?', [user.userId]);
+    expect(await within(socket.kicked, 3000, 'kicked')).toBe('disabled');
+    expect((await api.get('/me', user.token)).body.code).toBe(20104);
+  });
+
+  it('DELETE FROM app_users kicks as deleted', async () => {
+    const user = await registerUser(api);
+    const socket = await connectDevice(url, user.token);
+    await world.sql.query('DELETE FROM app_users WHERE id = ?', [user.userId]);
+    expect(await within(socket.kicked, 3000, 'kicked')).toBe('deleted');
+  });
+
+  it('UPDATE devices SET user_id moves the device: kicked as migrated, old token 20101', async () => {
+    const owner = await registerUser(api);
+    const device = await deviceLogin(api);
+    const socket = await connectDevice(url, device.token);
+    await world.sql.query('UPDATE devices SET user_id = ? WHERE identifier = ?', [owner.userId, device.identifier]);
+    expect(await within(socket.kicked, 3000, 'kicked')).toBe('migrated');
+    expect((await api.get('/me', device.token)).body.code).toBe(20101);
+  });
+
+  it('DELETE FROM devices kicks as unbound', async () => {
+    const device = await deviceLogin(api);
+    const socket = await connectDevice(url, device.token);
+    await world.sql.query('DELETE FROM devices WHERE identifier = ?', [device.identifier]);
+    expect(await within(socket.kicked, 3000, 'kicked')).toBe('unbound');
+  });
+
+  it('a device that joins another account through the service keeps the new session it was given', async () => {
+    const account = await registerUser(api);
+    const device = await deviceLogin(api);
+    const joined = await api.post('/auth/login', { phone: account.phone, password: PASSWORD, identifier: device.identifier });
+    expect(joined.status).toBe(200);
+    const socket = await connectDevice(url, joined.body.data.token);
+    // Give change capture time to apply the move of the device row.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await api.get('/me', joined.body.data.token)).status).toBe(200);
+    expect(socket.events).toEqual([]);
+    socket.close();
+  });
+});

@@ -1,0 +1,146 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { CdcStatus } from '../../src/cdc/cdc-status';
+import { PASSWORD, uniqueIdentifier, uniquePhone } from '../support/builders';
+import { BinlogMariaDb, startBinlogMariaDb } from '../support/binlog-mariadb';
+import { registerUser } from '../support/flows';
+import { Api } from '../support/http';
+import { TestWorld } from '../support/test-app';
+import { eventually } from '../support/wait';
+
+const CDC = { CDC_MODE: 'binlog', CDC_HEARTBEAT_SECONDS: '1' };
+
+/**
+ * Hand-written SQL against a MariaDB with the binary log on: change capture (CDC_MODE=binlog)
+ * invalidates what an operator changes in the mysql client, with no script run.
+ */
+describe('change capture from the binlog (CDC_MODE=binlog)', () => {
+  let db: BinlogMariaDb;
+  let world: TestWorld;
+  let app: NestFastifyApplication;
+  let api: Api;
+
+  beforeAll(async () => {
+    db = await startBinlogMariaDb();
+    world = await TestWorld.create({ database: db });
+    ({ app, api } = await world.start(CDC));
+  });
+  afterAll(async () => {
+    await world?.close();
+    await db?.stop();
+  });
+
+  const login = (phone: string, identifier = uniqueIdentifier()) => api.post('/auth/login', { phone, password: PASSWORD, identifier });
+  const keysOf = (userId: number, phone: string) => world.redis.exists(`cache:appUsers:id:${userId}`, `cache:appUsers:phone:${phone}`);
+
+  it('a direct DELETE of a user frees its phone: its keys go within milliseconds and the phone registers again', async () => {
+    const phone = uniquePhone();
+    const { userId, token } = await registerUser(api, phone);
+    expect((await login(phone)).status).toBe(200);
+    await api.get('/me', token);
+    expect(await keysOf(userId, phone)).toBe(2);
+
+    const started = Date.now();
+    await world.sql.query('DELETE FROM app_users WHERE phone = ?', [phone]);
+    await eventually('keys of the deleted user', () => keysOf(userId, phone), (n) => n === 0, 2000);
+    const elapsed = Date.now() - started;
+
+    expect((await login(phone)).body.code).toBe(20003);
+    const again = await api.post('/auth/register', { phone, password: PASSWORD, identifier: uniqueIdentifier() });
+    expect(again.status).toBe(201);
+    expect(again.body.data.userId).not.toBe(userId);
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  it('a direct UPDATE app_users SET status = 2 is followed by login answering 20004', async () => {
+    const phone = uniquePhone();
+    const { userId } = await registerUser(api, phone);
+    expect((await login(phone)).status).toBe(200);
+    await world.sql.query('UPDATE app_users SET status = 2 WHERE id = ?', [userId]);
+    const refused = await eventually('login after the disable', () => login(phone), (res) => res.status !== 200, 2000);
+    expect([refused.status, refused.body.code]).toEqual([403, 20004]);
+  });
+
+  it('a direct phone change leaves the old and the new phone keys correct', async () => {
+    const [oldPhone, newPhone] = [uniquePhone(), uniquePhone()];
+    const { userId } = await registerUser(api, oldPhone);
+    expect((await login(oldPhone)).status).toBe(200);
+    expect((await login(newPhone)).body.code).toBe(20003); // caches the placeholder for the new phone
+    expect(await world.redis.get(`cache:appUsers:phone:${newPhone}`)).toBe('*');
+
+    await world.sql.query('UPDATE app_users SET phone = ? WHERE id = ?', [newPhone, userId]);
+    await eventually('old and new phone keys', () => world.redis.exists(`cache:appUsers:phone:${oldPhone}`, `cache:appUsers:phone:${newPhone}`, `cache:appUsers:id:${userId}`), (n) => n === 0, 2000);
+
+    expect((await login(oldPhone)).body.code).toBe(20003);
+    const moved = await login(newPhone);
+    expect([moved.status, moved.body.data?.userId]).toEqual([200, userId]);
+    expect(await world.redis.get(`cache:appUsers:phone:${newPhone}`)).toBe(String(userId));
+    expect(await world.redis.get(`cache:appUsers:phone:${oldPhone}`)).toBe('*');
+  });
+
+  it('TRUNCATE of a cached table clears that table keys only', async () => {
+    const phone = uniquePhone();
+    const { userId } = await registerUser(api, phone);
+    await login(phone);
+    await world.redis.set('cache:devices:identifier:by-hand', '{"id":1}');
+    await world.sql.query('CREATE TABLE devices_copy AS SELECT * FROM devices');
+    await world.sql.query('TRUNCATE TABLE devices');
+    await eventually('device keys', () => world.redis.exists('cache:devices:identifier:by-hand'), (n) => n === 0, 2000);
+    expect(await keysOf(userId, phone)).toBe(2);
+    await world.sql.query('INSERT INTO devices SELECT * FROM devices_copy; DROP TABLE devices_copy');
+  });
+
+  it('/health names the mode and shows the lag', async () => {
+    await eventually('lag measured', async () => (await api.get('/health')).body.data?.info?.cdc, (cdc) => cdc?.bytesBehind === 0, 5000);
+    const health = await api.get('/health');
+    expect(health.status).toBe(200);
+    expect(health.body.data.info.cdc).toMatchObject({ status: 'up', mode: 'binlog', role: 'leader', connected: true, lagSeconds: 0 });
+  });
+
+  it('a binlog connection killed by the server is reopened and nothing committed meanwhile is missed', async () => {
+    const phone = uniquePhone();
+    const { userId } = await registerUser(api, phone);
+    await login(phone);
+    const status = app.get(CdcStatus);
+    const reconnects = status.reconnects;
+    const [dumps] = await world.sql.query<any[]>("SELECT id FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'");
+    for (const { id } of dumps) await world.sql.query(`KILL ${Number(id)}`);
+    await world.sql.query('UPDATE app_users SET status = 2 WHERE id = ?', [userId]);
+    await eventually('login after the disable', () => login(phone), (res) => res.status === 403, 10_000);
+    expect(status.reconnects).toBeGreaterThan(reconnects);
+  });
+
+  it('the listener stopped, changes made, a new listener started: every change is applied from the checkpoint', async () => {
+    const users = await Promise.all([0, 1, 2].map(() => registerUser(api, uniquePhone())));
+    for (const user of users) expect((await login(user.phone!)).status).toBe(200);
+    await app.close(); // the only listener: nobody tails the binlog now
+
+    const newPhone = uniquePhone();
+    await world.sql.query('DELETE FROM app_users WHERE id = ?', [users[0].userId]);
+    await world.sql.query('UPDATE app_users SET status = 2 WHERE id = ?', [users[1].userId]);
+    await world.sql.query('UPDATE app_users SET phone = ? WHERE id = ?', [newPhone, users[2].userId]);
+    for (const user of users) expect(await keysOf(user.userId, user.phone!)).toBe(2); // stale until capture resumes
+
+    ({ app, api } = await world.start(CDC));
+    for (const user of users) await eventually(`keys of user ${user.userId}`, () => keysOf(user.userId, user.phone!), (n) => n === 0, 5000);
+    expect((await login(users[0].phone!)).body.code).toBe(20003);
+    expect((await login(users[1].phone!)).body.code).toBe(20004);
+    expect((await login(newPhone)).body.data.userId).toBe(users[2].userId);
+  });
+
+  it('one listener among several processes; a standby takes over when the leader goes', async () => {
+    const second = await world.start(CDC);
+    const roles = [app.get(CdcStatus).role, second.app.get(CdcStatus).role];
+    expect(roles.sort()).toEqual(['leader', 'standby']);
+    const standby = second.app.get(CdcStatus).role === 'standby' ? second : { app, api };
+    const leader = standby === second ? { app, api } : second;
+    await leader.app.close();
+    await eventually('the standby takes the lock', async () => standby.app.get(CdcStatus).role, (role) => role === 'leader', 15_000);
+
+    const phone = uniquePhone();
+    const { userId } = await registerUser(standby.api, phone);
+    await standby.api.post('/auth/login', { phone, password: PASSWORD, identifier: uniqueIdentifier() });
+    await world.sql.query('DELETE FROM app_users WHERE id = ?', [userId]);
+    await eventually('keys of the deleted user', () => keysOf(userId, phone), (n) => n === 0, 5000);
+    ({ app, api } = standby);
+  });
+});

@@ -1,0 +1,36 @@
+import { uniqueEmail } from '../support/builders';
+import { deviceLogin } from '../support/flows';
+import { TestWorld } from '../support/test-app';
+
+describe('email codes and binding under failure and concurrency', () => {
+  let world: TestWorld;
+
+  beforeAll(async () => {
+    world = await TestWorld.create();
+  });
+  afterAll(() => world.close());
+
+  it('a code is used once even by concurrent binds, and a free email is bound once', async () => {
+    const { api } = await world.start();
+    const a = await deviceLogin(api);
+    const b = await deviceLogin(api);
+    const email = uniqueEmail();
+    await api.post('/me/email/code', { email }, a.token);
+    const code = await world.redis.get(`verify:email:${email}`);
+    const results = await Promise.all([a, b, a, b].map((u) => api.post('/me/email/bind', { email, code }, u.token)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.body.code === 20007)).toHaveLength(3);
+    const [rows] = await world.sql.query('SELECT COUNT(*) AS n FROM app_users WHERE email = ?', [email]);
+    expect((rows as Array<{ n: number }>)[0].n).toBe(1);
+  });
+
+  it('an email that cannot be sent answers 503 and neither keeps the code nor blocks the next attempt', async () => {
+    const { api } = await world.start({ SMTP_URL: 'smtp://127.0.0.1:1', EMAIL_CODE_COOLDOWN_SECONDS: '60' });
+    const user = await deviceLogin(api);
+    const email = uniqueEmail();
+    const res = await api.post('/me/email/code', { email }, user.token);
+    expect([res.status, res.body.code]).toEqual([503, 100007]);
+    expect(await world.redis.exists(`verify:email:${email}`, `verify:email:cooldown:${email}`)).toBe(0);
+    expect((await api.post('/me/email/code', { email }, user.token)).body.code).toBe(100007); // not 100006
+  });
+});

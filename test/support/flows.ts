@@ -1,0 +1,31 @@
+import { PASSWORD, uniqueIdentifier, uniquePhone } from './builders';
+import { Api } from './http';
+
+export interface ClientLogin {
+  token: string;
+  userId: number;
+  deviceId: number;
+  identifier: string;
+  phone?: string;
+}
+
+/** Common client journeys, asserting each step's success so a failure points at its cause. */
+export async function registerUser(api: Api, phone = uniquePhone(), identifier = uniqueIdentifier()): Promise<ClientLogin> {
+  const res = await api.post('/auth/register', { phone, password: PASSWORD, identifier });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { ...res.body.data, identifier, phone };
+}
+
+export async function deviceLogin(api: Api, identifier = uniqueIdentifier()): Promise<ClientLogin> {
+  const res = await api.post('/auth/device', { identifier });
+  if (res.status !== 200) throw new Error(`device login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { ...res.body.data, identifier };
+}
+
+export async function staffLogin(api: Api, phone: string, password: string): Promise<string> {
+  const res = await api.post('/oa/auth/login', { phone, password });
+  if (res.status !== 200) throw new Error(`staff login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.data.token;
+}
+
+export { PASSWORD };
