@@ -1,0 +1,137 @@
+// Shared plumbing for the benchmarks: a private database, a claimed Redis db, server processes.
+'use strict';
+const { spawn } = require('child_process');
+const { randomBytes } = require('crypto');
+const net = require('net');
+const path = require('path');
+const Redis = require('ioredis');
+const mysql = require('mysql2/promise');
+
+const ROOT = path.join(__dirname, '..');
+const DB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Same claim protocol as test/support/redis-db.ts: dbs 1-14, claims in db 15, never db 0. */
+async function claimRedisDb() {
+  const locks = new Redis({ db: 15 });
+  const token = randomBytes(8).toString('hex');
+  try {
+    for (let attempt = 0; attempt < 600; attempt += 1) {
+      for (let db = 14; db >= 1; db -= 1) {
+        if ((await locks.set(`hi-test:redis-db:${db}`, token, 'EX', 3600, 'NX')) !== 'OK') continue;
+        const client = new Redis({ db });
+        await client.flushdb();
+        return {
+          db,
+          client,
+          release: async () => {
+            await client.flushdb();
+            await client.quit();
+            const relock = new Redis({ db: 15 });
+            if ((await relock.get(`hi-test:redis-db:${db}`)) === token) await relock.del(`hi-test:redis-db:${db}`);
+            await relock.quit();
+          },
+        };
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error('no free Redis db');
+  } finally {
+    await locks.quit();
+  }
+}
+
+async function dropDatabase(name) {
+  const conn = await mysql.createConnection(DB);
+  await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  await conn.end();
+}
+
+/** Starts the built server (dist/main.js) as its own process and waits until it answers. */
+async function startServer(env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env, PORT: String(port) },
+    stdio: ['ignore', process.env.BENCH_SERVER_LOGS ? 'inherit' : 'ignore', 'pipe'],
+  });
+  let output = '';
+  // stdout carries a JSON line per request: reading it here would load the machine under test.
+  child.stderr.on('data', (c) => (output += c));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    if (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) break;
+    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    url,
+    pid: child.pid,
+    rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(require('fs').readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]),
+    stop: async () => {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** A bench world: its own database and Redis db, and the env for its server processes. */
+async function createWorld(label) {
+  const dbName = `hi_bench_${label}_${process.pid}`;
+  const redis = await claimRedisDb();
+  const env = {
+    DB_HOST: DB.host,
+    DB_PORT: String(DB.port),
+    DB_USER: DB.user,
+    DB_PASSWORD: DB.password,
+    DB_NAME: dbName,
+    REDIS_DB: String(redis.db),
+    AUTH_RATE_LIMIT_PER_MINUTE: '0',
+    LOGIN_FAILURES_PER_PHONE: '0',
+    EMAIL_CODE_COOLDOWN_SECONDS: '0',
+  };
+  const servers = [];
+  return {
+    env,
+    redis: redis.client,
+    start: async (overrides = {}) => {
+      const server = await startServer({ ...env, ...overrides });
+      servers.push(server);
+      return server;
+    },
+    close: async () => {
+      for (const server of servers) await server.stop().catch(() => undefined);
+      await dropDatabase(dbName);
+      await redis.release();
+    },
+  };
+}
+
+async function post(url, path, body, token) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+module.exports = { createWorld, startServer, post, percentile, freePort, ROOT };
