@@ -2,11 +2,12 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import type { RowDataPacket } from 'mysql2/promise';
 import { AppConfig } from '../config/app-config';
 import { cachedTablesNamedBy, CACHED_TABLES, keysOfRows, SessionEnding, sessionEndingsOfRows } from './binlog-changes';
-import { BinlogPosition, describePosition, samePosition } from './binlog-position';
+import { BinlogPosition, describePosition } from './binlog-position';
 import { CdcStatus } from './cdc-status';
 import { ChangeApplier } from './change-applier';
 import { CheckpointStore } from './checkpoint.store';
 import { LeaderLock } from './leader-lock';
+import { StreamWatch } from './stream-watch';
 import { BinlogEvent, loadZongJi, QueryEvent, RowsEvent, ZongJi } from './zongji.loader';
 
 const EVENTS = [
@@ -28,6 +29,7 @@ const POSITION_LOST = /\b(1236|1945|1955)\b|Could not find first log|purged|binl
 export class BinlogListener implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ChangeCapture');
   private readonly lock: LeaderLock;
+  private readonly watch: StreamWatch;
   private zongji?: ZongJi;
   private timer?: NodeJS.Timeout;
   private busy: Promise<void> = Promise.resolve();
@@ -45,6 +47,7 @@ export class BinlogListener implements OnApplicationBootstrap, OnApplicationShut
     private readonly status: CdcStatus,
   ) {
     this.lock = new LeaderLock(config.DB_NAME, { host: config.DB_HOST, port: config.DB_PORT, ...this.account() });
+    this.watch = new StreamWatch(2 * config.CDC_HEARTBEAT_SECONDS * 1000);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -105,9 +108,8 @@ export class BinlogListener implements OnApplicationBootstrap, OnApplicationShut
     }
     if (!this.zongji && !this.reconnectTimer) await this.startStream();
     await this.measureLag();
-    const silentMs = Date.now() - (this.status.lastEventAt ?? 0);
-    const behind = !samePosition(this.status.received, this.status.server);
-    if (this.zongji && behind && silentMs > 2 * this.config.CDC_HEARTBEAT_SECONDS * 1000) {
+    if (this.zongji && this.watch.silent(this.status.received, this.status.server, Date.now())) {
+      const silentMs = Date.now() - (this.status.lastEventAt ?? 0);
       this.logger.warn(`the binlog stream has been silent for ${Math.round(silentMs / 1000)} s while the server moved on: reconnecting`);
       this.reconnect();
     }
@@ -132,6 +134,7 @@ export class BinlogListener implements OnApplicationBootstrap, OnApplicationShut
     this.status.applied ??= from;
     this.status.checkpoint ??= from;
     this.status.received = from;
+    this.watch.reset();
     this.inTransaction = false;
     this.endings = [];
 
