@@ -27,4 +27,9 @@ export class LoginAttempts {
     if (this.config.LOGIN_FAILURES_PER_PHONE === 0) return;
     await this.redis.multi().incr(key(scope, phone)).expire(key(scope, phone), WINDOW_SECONDS, 'NX').exec();
   }
+
+  /** Forgets the failures of a phone: an admin reset lets a locked-out staff user in at once. */
+  async forget(scope: 'app' | 'oa', phone: string): Promise<void> {
+    await this.redis.del(key(scope, phone));
+  }
 }

@@ -96,7 +96,7 @@ export class OaUserService {
   /**
    * ADMIN_PHONE/ADMIN_PASSWORD at start-up, and `npm run admin -- create`: creates the admin if the
    * phone is new. With `reset`, an existing staff user of the phone becomes an active admin with
-   * this password and every staff session it had is revoked.
+   * this password, every staff session it had is revoked and its failed logins are forgotten.
    */
   async ensureAdmin(phone: string, password: string, options: EnsureAdminOptions = {}): Promise<EnsureAdminResult> {
     if (options.reset) {
@@ -109,6 +109,7 @@ export class OaUserService {
       });
       if (user) {
         await this.sessions.revokeAll(user.id);
+        await this.attempts.forget('oa', phone);
         this.logger.log(`reset staff user ${phone} to an active admin`);
         return 'reset';
       }

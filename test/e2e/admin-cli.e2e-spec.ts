@@ -70,6 +70,17 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
     expect((await api.get('/admin/oa-users', token)).status).toBe(200);
   });
 
+  it('--reset lets a staff user locked out by failed logins in at once', async () => {
+    const { api: limited } = await world.start({ LOGIN_FAILURES_PER_PHONE: '2' });
+    const phone = uniquePhone();
+    await createOperator(phone);
+    for (let i = 0; i < 2; i++) expect((await limited.post('/oa/auth/login', { phone, password: 'not-it-1' })).body.code).toBe(20003);
+    expect((await limited.post('/oa/auth/login', { phone, password: PASSWORD })).status).toBe(429);
+
+    expect((await cli(['create', phone, '--reset'])).stdout).toBe('reset\n');
+    await staffLogin(limited, phone, NEW_PASSWORD);
+  });
+
   it('--reset re-enables a disabled staff user (and renames it with --name)', async () => {
     const phone = uniquePhone();
     const id = await createOperator(phone);
