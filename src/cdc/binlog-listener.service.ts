@@ -48,6 +48,7 @@ export class BinlogListener implements OnApplicationBootstrap, OnApplicationShut
   ) {
     this.lock = new LeaderLock(config.DB_NAME, { host: config.DB_HOST, port: config.DB_PORT, ...this.account() });
     this.watch = new StreamWatch(2 * config.CDC_HEARTBEAT_SECONDS * 1000);
+    this.applier.onStall = () => this.pause();
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -66,9 +67,11 @@ export class BinlogListener implements OnApplicationBootstrap, OnApplicationShut
     this.shuttingDown = true;
     clearInterval(this.timer);
     clearTimeout(this.reconnectTimer);
+    this.stopStream();
+    // Before waiting for the serial work: a stream waiting for Redis to come back is released here.
+    await this.applier.stop(this.status.role === 'leader');
     await this.serially(async () => {
       this.stopStream();
-      await this.applier.stop(this.status.role === 'leader');
       await this.lock.release();
       this.status.role = 'standby';
     });
@@ -122,6 +125,7 @@ export class BinlogListener implements OnApplicationBootstrap, OnApplicationShut
   private async startStream(): Promise<void> {
     if (this.zongji || this.shuttingDown || this.status.role !== 'leader') return;
     await this.applier.idle();
+    if (this.zongji || this.shuttingDown) return;
     this.applier.start();
     let from = this.status.applied ?? (await this.checkpoints.load());
     if (!from) {
@@ -218,6 +222,18 @@ export class BinlogListener implements OnApplicationBootstrap, OnApplicationShut
       return;
     }
     this.reconnect();
+  }
+
+  /**
+   * Redis cannot take an invalidation: stop reading the binlog rather than hold its events in
+   * memory for as long as the outage lasts. Once what was read is applied (Redis answers again),
+   * the stream reopens at the last applied commit, so nothing in between is missed.
+   */
+  private pause(): void {
+    if (!this.zongji || this.shuttingDown) return;
+    this.logger.warn(`Redis is not taking invalidations: pausing the binlog stream at ${describePosition(this.status.applied)} until it does`);
+    this.stopStream();
+    void this.serially(() => this.startStream());
   }
 
   /** Closes the stream and opens it again after a backoff, from the last applied position. */
