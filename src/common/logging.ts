@@ -37,6 +37,17 @@ export const REDACTED_PATHS = [
 /** Query parameters whose values are secrets if anyone ever sends them in a URL. */
 const SECRET_QUERY = /([?&](?:token|access_token|password|code)=)[^&]*/gi;
 
+/** Scrapes and liveness probes come every few seconds and say nothing: no completion line for them. */
+const PROBES = new Set(['/metrics', '/health/live']);
+
+function isProbe(req: IncomingMessage & { originalUrl?: string }): boolean {
+  // Fastify's middleware engine hands the middleware a url with the mount path cut off; the
+  // original is kept beside it.
+  const url = req.originalUrl ?? req.url ?? '';
+  const end = url.indexOf('?');
+  return PROBES.has(end === -1 ? url : url.slice(0, end));
+}
+
 /** Every line of a request carries its `requestId`: Fastify's id (x-request-id or a UUID), also the 5xx body's requestId. */
 export function loggingParams(config: AppConfig, destination?: DestinationStream): Params {
   const options = {
@@ -46,7 +57,7 @@ export function loggingParams(config: AppConfig, destination?: DestinationStream
     customAttributeKeys: { reqId: 'requestId' },
     quietReqLogger: true,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    autoLogging: { ignore: (req: IncomingMessage) => req.url === '/metrics' || req.url === '/health/live' },
+    autoLogging: { ignore: isProbe },
     serializers: {
       req: (req: { id: string; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
         id: req.id,

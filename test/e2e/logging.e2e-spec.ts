@@ -40,6 +40,16 @@ describe('structured JSON logs', () => {
   });
   afterAll(() => world.close());
 
+  it('liveness probes and metric scrapes leave no completion line; readiness checks do', async () => {
+    await call('probe-live', 'GET', '/health/live');
+    await call('probe-live-q', 'GET', '/health/live?from=k8s');
+    await fetch(`${url}/metrics`, { headers: { 'x-request-id': 'probe-metrics' } }).then((res) => res.text());
+    await call('probe-ready', 'GET', '/health');
+    // Lines are written in order: once the readiness check's line is in, the probes' would be too.
+    expect((await completed('probe-ready')).some((l) => l.msg === 'request completed')).toBe(true);
+    expect([...ofRequest('probe-live'), ...ofRequest('probe-live-q'), ...ofRequest('probe-metrics')]).toEqual([]);
+  });
+
   it('a failed query is logged under its request id without the parameters it carried', async () => {
     const phone = uniquePhone();
     const register = await call('reg-0002', 'POST', '/auth/register', { body: { phone, password: PASSWORD, identifier: uniqueIdentifier() } });
