@@ -60,7 +60,10 @@ async function dropDatabase(name) {
 /** Starts the built server (dist/main.js) as its own process and waits until it answers. */
 async function startServer(env) {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+  // BENCH_SERVER_CPUS (e.g. "1"): the server runs on those cores only, apart from the load generator.
+  const command = [process.execPath, path.join(ROOT, 'dist', 'main.js')];
+  if (process.env.BENCH_SERVER_CPUS) command.unshift('taskset', '-c', process.env.BENCH_SERVER_CPUS);
+  const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env, PORT: String(port) },
     stdio: ['ignore', process.env.BENCH_SERVER_LOGS ? 'inherit' : 'ignore', 'pipe'],
