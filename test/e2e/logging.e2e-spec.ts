@@ -114,7 +114,7 @@ describe('structured JSON logs', () => {
     expect(raw.join('')).not.toContain(/\d{6}/.exec(code!)![0]);
   });
 
-  it('redacts credentials wherever a logged object would carry them', async () => {
+  it('redacts credentials at the paths where a logged object carries them', async () => {
     const { REDACTED_PATHS } = await import('../../src/common/logging');
     const pino = (await import('pino')).default;
     const out: string[] = [];
