@@ -60,6 +60,8 @@ describe('cache admin page in headless Chromium', () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator('#health dd').first().waitFor();
     expect(await page.locator('#health').innerText()).toMatch(/reachable\s+yes/);
+    // Key counts arrive in a second request, after the health block is drawn.
+    await page.locator('#counts tbody td').nth(3).waitFor();
     expect(await page.locator('#counts tbody td').count()).toBe(4);
 
     await page.getByLabel('Phone or id').fill(user.phone!);
