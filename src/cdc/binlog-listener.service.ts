@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { RowDataPacket } from 'mysql2/promise';
 import { AppConfig } from '../config/app-config';
 import { cachedTablesNamedBy, CACHED_TABLES, keysOfRows, SessionEnding, sessionEndingsOfRows } from './binlog-changes';
@@ -26,7 +26,7 @@ const POSITION_LOST = /\b(1236|1945|1955)\b|Could not find first log|purged|binl
  * It resumes from the checkpoint after a restart or a reconnect, so no committed change is missed.
  */
 @Injectable()
-export class BinlogListener implements OnApplicationBootstrap, OnApplicationShutdown {
+export class BinlogListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ChangeCapture');
   private readonly lock: LeaderLock;
   private readonly watch: StreamWatch;
@@ -62,7 +62,11 @@ export class BinlogListener implements OnApplicationBootstrap, OnApplicationShut
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Before the HTTP server and the Socket.IO adapter close: a change applied after that would
+   * end sessions and kick sockets through an adapter whose Redis clients are gone.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.config.CDC_MODE === 'off') return;
     this.shuttingDown = true;
     clearInterval(this.timer);
