@@ -87,7 +87,7 @@ describe('npm run cache and scripts/clear_user_cache.sh (CONTRACT section 7)', (
       expect(res.stderr.length).toBeGreaterThan(0);
     }
     expect(await allKeys(world)).toEqual(before);
-  });
+  }, 180_000); // 25 runs of the CLI, each compiling the sources through ts-node
 
   it('all: clears one scope, or every cache key, with SCAN + UNLINK, and leaves every session working', async () => {
     const users = [await registerUser(api), await registerUser(api)];

@@ -1,5 +1,7 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PASSWORD } from '../support/builders';
 import { BinlogMariaDb, startBinlogMariaDb } from '../support/binlog-mariadb';
+import { cdcSettled } from '../support/cdc';
 import { connectDevice, within } from '../support/device-socket';
 import { deviceLogin, registerUser } from '../support/flows';
 import { Api } from '../support/http';
@@ -14,11 +16,12 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
   let world: TestWorld;
   let api: Api;
   let url: string;
+  let app: NestFastifyApplication;
 
   beforeAll(async () => {
     db = await startBinlogMariaDb();
     world = await TestWorld.create({ database: db });
-    ({ api, url } = await world.start({ CDC_MODE: 'binlog', CDC_HEARTBEAT_SECONDS: '1' }));
+    ({ app, api, url } = await world.start({ CDC_MODE: 'binlog', CDC_HEARTBEAT_SECONDS: '1' }));
   });
   afterAll(async () => {
     await world?.close();
@@ -62,8 +65,10 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
     const joined = await api.post('/auth/login', { phone: account.phone, password: PASSWORD, identifier: device.identifier });
     expect(joined.status).toBe(200);
     const socket = await connectDevice(url, joined.body.data.token);
-    // Give change capture time to apply the move of the device row.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Change capture has applied the move of the device row (a wrongful kick would be sent by now);
+    // a moment more for such a kick to cross the socket.
+    await cdcSettled(app, world.sql);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await api.get('/me', joined.body.data.token)).status).toBe(200);
     expect(socket.events).toEqual([]);
     socket.close();
