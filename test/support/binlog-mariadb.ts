@@ -29,7 +29,6 @@ export async function startBinlogMariaDb(): Promise<BinlogMariaDb> {
   const dir = tempDir('hi-binlog');
   const dataDir = join(dir, 'data');
   const user = userInfo().username;
-  const port = await freePort();
   try {
     execFileSync(installDb, [
       '--no-defaults',
@@ -42,6 +41,8 @@ export async function startBinlogMariaDb(): Promise<BinlogMariaDb> {
     removeDir(dir);
     throw new Error(`mariadb-install-db failed: ${(err as Error).message}`);
   }
+  // Chosen only now: the install takes seconds, long enough for a parallel test to take the port.
+  const port = await freePort();
   const server = spawnServer(mariadbd, [
     '--no-defaults',
     `--datadir=${dataDir}`,
