@@ -39,8 +39,6 @@ export class ChangeApplier {
   private wanted: BinlogPosition | null = null;
   private persisting?: Promise<void>;
   private wake?: () => void;
-  /** True while an invalidation waits for Redis: reading more of the binlog would only queue it in memory. */
-  stalled = false;
 
   constructor(
     private readonly invalidator: CacheInvalidator,
@@ -50,7 +48,7 @@ export class ChangeApplier {
     private readonly sessions: SessionEnder,
   ) {}
 
-  /** Called each time an invalidation fails and waits for Redis. */
+  /** Called each time an invalidation fails and waits for Redis: reading more binlog would only queue it in memory. */
   onStall?: () => void;
 
   get backlog(): number {
@@ -167,10 +165,8 @@ export class ChangeApplier {
       try {
         const result = await work();
         if (this.status.lastError?.startsWith('redis')) this.status.lastError = null;
-        this.stalled = false;
         return result;
       } catch (err) {
-        this.stalled = true;
         this.onStall?.();
         this.status.lastError = `redis: ${what} failed: ${(err as Error).message}`;
         if (delay === RETRY_FIRST_MS) this.logger.warn(`${this.status.lastError}; retrying until Redis answers`);
