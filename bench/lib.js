@@ -57,11 +57,14 @@ async function dropDatabase(name) {
   await conn.end();
 }
 
-/** Starts the built server (dist/main.js) as its own process and waits until it answers. */
-async function startServer(env) {
+/**
+ * Starts the built server (dist/main.js) as its own process and waits until it answers; `script`
+ * and `readyPath` start another server (bench/bare-reference.js) under the same conditions.
+ */
+async function startServer(env, { script = path.join(ROOT, 'dist', 'main.js'), readyPath = '/health/live' } = {}) {
   const port = await freePort();
   // BENCH_SERVER_CPUS (e.g. "1"): the server runs on those cores only, apart from the load generator.
-  const command = [process.execPath, path.join(ROOT, 'dist', 'main.js')];
+  const command = [process.execPath, script];
   if (process.env.BENCH_SERVER_CPUS) command.unshift('taskset', '-c', process.env.BENCH_SERVER_CPUS);
   const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
@@ -75,7 +78,7 @@ async function startServer(env) {
   const deadline = Date.now() + 30000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-    if (await fetch(`${url}/health/live`).then((r) => r.ok, () => false)) break;
+    if (await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false)) break;
     if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -112,8 +115,8 @@ async function createWorld(label) {
   return {
     env,
     redis: redis.client,
-    start: async (overrides = {}) => {
-      const server = await startServer({ ...env, ...overrides });
+    start: async (overrides = {}, options) => {
+      const server = await startServer({ ...env, ...overrides }, options);
       servers.push(server);
       return server;
     },
