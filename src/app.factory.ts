@@ -4,6 +4,7 @@ import { randomUUID } from 'crypto';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { clientError, frameworkError } from './common/http-framework-errors';
 import { AppConfig, loadConfig } from './config/app-config';
 import { RedisIoAdapter } from './device/redis-io.adapter';
 import { setupApiDocs } from './docs/docs.setup';
@@ -19,6 +20,10 @@ export interface CreateAppOptions {
 export async function createApp(config?: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: 64 * 1024,
+    // A device identifier is up to 128 characters, three times that when a client percent-encodes it.
+    maxParamLength: 512,
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
