@@ -1,16 +1,21 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
-import { ApiEnvelope, ApiErrors } from '../docs/api-envelope';
+import { ApiEnvelope, ApiErrors, ApiStaffAuth } from '../docs/api-envelope';
 import { AuthRateLimitGuard } from '../auth/auth-rate-limit.guard';
 import { StaffLoginDto, StaffLoginResponse } from './oa-user.dto';
 import { OaUserService } from './oa-user.service';
+import { CurrentStaffSession, StaffAuthGuard } from './staff-auth.guard';
+import { StaffSession, StaffSessionService } from './staff-session.service';
 
 @ApiTags('staff auth')
 @Controller('oa/auth')
 @UseGuards(AuthRateLimitGuard)
 export class OaAuthController {
-  constructor(private readonly staff: OaUserService) {}
+  constructor(
+    private readonly staff: OaUserService,
+    private readonly sessions: StaffSessionService,
+  ) {}
 
   @Post('login')
   @HttpCode(200)
@@ -19,5 +24,16 @@ export class OaAuthController {
   @ApiErrors(ErrorCode.BAD_CREDENTIALS, ErrorCode.USER_DISABLED, ErrorCode.TOO_MANY_REQUESTS)
   login(@Body() body: StaffLoginDto) {
     return this.staff.login(body.phone, body.password);
+  }
+
+  @Post('logout')
+  @HttpCode(200)
+  @ApiOperation({ summary: "end the caller's staff session: its token answers 100003 from now on" })
+  @ApiStaffAuth()
+  @ApiEnvelope(null)
+  @UseGuards(StaffAuthGuard)
+  async logout(@CurrentStaffSession() session: StaffSession) {
+    await this.sessions.revoke(session);
+    return null;
   }
 }

@@ -5,9 +5,9 @@ import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { bearerToken } from '../auth/token';
 import { OaUser, StaffRole } from './oa-user.entity';
-import { StaffSessionService } from './staff-session.service';
+import { StaffSession, StaffSessionService } from './staff-session.service';
 
-type StaffRequest = FastifyRequest & { staff?: OaUser };
+type StaffRequest = FastifyRequest & { staffSession?: StaffSession };
 
 const ROLES = 'hi:staff-roles';
 /** Roles allowed on a staff route; without it any active staff member may call it. */
@@ -22,16 +22,21 @@ export class StaffAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<StaffRequest>();
-    const staff = await this.sessions.authenticate(bearerToken(request.headers.authorization));
+    const session = await this.sessions.authenticate(bearerToken(request.headers.authorization));
+    const { staff } = session;
     const roles = this.reflector.getAllAndOverride<StaffRole[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
     if (roles && !roles.includes(staff.role)) throw new AppError(ErrorCode.FORBIDDEN, `requires role ${roles.join(' or ')}`);
-    request.staff = staff;
+    request.staffSession = session;
     return true;
   }
 }
 
-export const CurrentStaff = createParamDecorator((_: unknown, context: ExecutionContext): OaUser => {
-  const staff = context.switchToHttp().getRequest<StaffRequest>().staff;
-  if (!staff) throw new Error('CurrentStaff used on a route without StaffAuthGuard');
-  return staff;
-});
+function staffSessionOf(context: ExecutionContext): StaffSession {
+  const session = context.switchToHttp().getRequest<StaffRequest>().staffSession;
+  if (!session) throw new Error('CurrentStaff used on a route without StaffAuthGuard');
+  return session;
+}
+
+export const CurrentStaff = createParamDecorator((_: unknown, context: ExecutionContext): OaUser => staffSessionOf(context).staff);
+
+export const CurrentStaffSession = createParamDecorator((_: unknown, context: ExecutionContext): StaffSession => staffSessionOf(context));

@@ -9,6 +9,11 @@ import { UserStatus } from '../app-user/app-user.entity';
 import { OaUser } from './oa-user.entity';
 import { OaUserRepository } from './oa-user.repository';
 
+export interface StaffSession {
+  sessionId: string;
+  staff: OaUser;
+}
+
 const staffSessionKey = (sid: string) => `oa_session:${sid}`;
 const staffSessionsKey = (oaUserId: number) => `oa_user_sessions:${oaUserId}`;
 
@@ -38,13 +43,19 @@ export class StaffSessionService {
     return token;
   }
 
-  async authenticate(token: string | null): Promise<OaUser> {
+  async authenticate(token: string | null): Promise<StaffSession> {
     if (!token) throw new AppError(ErrorCode.UNAUTHORIZED);
-    const raw = await this.redis.get(staffSessionKey(sessionIdOf(token)));
+    const sessionId = sessionIdOf(token);
+    const raw = await this.redis.get(staffSessionKey(sessionId));
     if (!raw) throw new AppError(ErrorCode.UNAUTHORIZED);
-    const user = await this.staff.findById((JSON.parse(raw) as { oaUserId: number }).oaUserId);
-    if (!user || user.status !== UserStatus.Active) throw new AppError(ErrorCode.UNAUTHORIZED);
-    return user;
+    const staff = await this.staff.findById((JSON.parse(raw) as { oaUserId: number }).oaUserId);
+    if (!staff || staff.status !== UserStatus.Active) throw new AppError(ErrorCode.UNAUTHORIZED);
+    return { sessionId, staff };
+  }
+
+  /** Ends one staff session (POST /oa/auth/logout). */
+  async revoke({ sessionId, staff }: StaffSession): Promise<void> {
+    await this.redis.multi().unlink(staffSessionKey(sessionId)).zrem(staffSessionsKey(staff.id), sessionId).exec();
   }
 
   async revokeAll(oaUserId: number): Promise<void> {

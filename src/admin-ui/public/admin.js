@@ -87,6 +87,15 @@ function showLogin() {
   $('login-section').hidden = false;
 }
 
+/** Ends the staff session on the server, not only in this tab; the page forgets the token either way. */
+async function logout() {
+  try {
+    if (token) await api('POST', '/oa/auth/logout');
+  } finally {
+    showLogin();
+  }
+}
+
 async function showApp() {
   $('login-section').hidden = true;
   $('app').hidden = false;
@@ -176,7 +185,7 @@ document.addEventListener('DOMContentLoaded', () => {
     $('who-text').textContent = `Logged in as ${phone}`;
     await showApp();
   }));
-  $('logout').addEventListener('click', () => showLogin());
+  $('logout').addEventListener('click', action(logout));
   $('refresh').addEventListener('click', action(refresh));
   $('lookup-form').addEventListener('submit', action(lookup));
   $('clear-target').addEventListener('click', action(clearTarget));
