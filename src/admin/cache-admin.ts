@@ -251,13 +251,15 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Cached rows hold password hashes (login reads them from the cache); they never leave the server. */
+/** Cached rows hold password and device-secret hashes; they never leave the server. */
+const SECRET_FIELDS = ['passwordHash', 'secretHash'];
+
 function withoutSecrets(value: string): string {
   if (!value.startsWith('{')) return value;
   try {
     const row = JSON.parse(value) as Record<string, unknown>;
-    if (!('passwordHash' in row)) return value;
-    return JSON.stringify({ ...row, passwordHash: '[redacted]' });
+    if (!SECRET_FIELDS.some((field) => field in row)) return value;
+    return JSON.stringify({ ...row, ...Object.fromEntries(SECRET_FIELDS.filter((f) => f in row).map((f) => [f, '[redacted]'])) });
   } catch {
     return value;
   }

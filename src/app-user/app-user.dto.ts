@@ -1,14 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { IsPhone, PHONE_PATTERN } from '../common/validation';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsNickname, IsPhone, PHONE_PATTERN } from '../common/validation';
 import { UserStatus } from './app-user.entity';
 import type { AdminAppUserView, AppUserView } from './app-user.mapper';
 
 export class UpdateMeDto {
-  @ApiProperty({ minLength: 1, maxLength: 32, example: 'Lin' })
-  @IsString()
-  @Length(1, 32, { message: 'nickname must be 1-32 characters' })
+  @ApiProperty({
+    example: 'Lin',
+    description: '1-32 user-perceived characters (an emoji sequence counts as one), not only whitespace, no control, invisible or direction-changing characters',
+  })
+  @IsNickname()
   nickname: string;
 }
 

@@ -13,10 +13,12 @@ export class AppUser {
   @Column({ type: 'varchar', length: 20, nullable: true, unique: true })
   phone: string | null;
 
+  /** In canonical form (canonicalEmail), compared byte for byte: a binary, no-pad collation. */
   @Column({ type: 'varchar', length: 254, nullable: true, unique: true })
   email: string | null;
 
-  @Column({ type: 'varchar', length: 32, default: '' })
+  /** 32 user-perceived characters may take up to NICKNAME_MAX_CODE_POINTS code points. */
+  @Column({ type: 'varchar', length: 512, default: '' })
   nickname: string;
 
   @Column({ name: 'password_hash', type: 'varchar', length: 255, nullable: true })

@@ -17,8 +17,11 @@ export class AuthController {
 
   @Post('device')
   @HttpCode(200)
-  @ApiOperation({ summary: 'device login; an unknown device gets a new guest user; a new login replaces the old session (20103)' })
+  @ApiOperation({
+    summary: 'device login; an unknown device gets a new guest user; a known one needs its deviceSecret (20013); a new login replaces the old session (20103)',
+  })
   @ApiEnvelope(LoginResponseDto)
+  @ApiErrors(ErrorCode.DEVICE_CREDENTIALS_INVALID, ErrorCode.USER_DISABLED)
   device(@Body() body: DeviceLoginDto) {
     return this.auth.deviceLogin(body);
   }
@@ -26,7 +29,7 @@ export class AuthController {
   @Post('register')
   @ApiOperation({ summary: 'create a user with a phone and log the device in as that user' })
   @ApiEnvelope(LoginResponseDto, { status: 201 })
-  @ApiErrors(ErrorCode.PHONE_EXISTS, ErrorCode.INVITE_NOT_FOUND)
+  @ApiErrors(ErrorCode.PHONE_EXISTS, ErrorCode.INVITE_NOT_FOUND, ErrorCode.DEVICE_CREDENTIALS_INVALID)
   register(@Body() body: RegisterDto) {
     return this.auth.register(body);
   }
@@ -35,7 +38,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ summary: "log the device in as the phone's user (the device joins that account)" })
   @ApiEnvelope(LoginResponseDto)
-  @ApiErrors(ErrorCode.BAD_CREDENTIALS, ErrorCode.USER_DISABLED)
+  @ApiErrors(ErrorCode.BAD_CREDENTIALS, ErrorCode.USER_DISABLED, ErrorCode.DEVICE_CREDENTIALS_INVALID)
   login(@Body() body: LoginDto) {
     return this.auth.login(body);
   }

@@ -16,6 +16,8 @@ export interface LoginResult {
   token: string;
   userId: number;
   deviceId: number;
+  /** The device's new secret, to present at its next device login (CONTRACT section 3). */
+  deviceSecret: string;
 }
 
 export interface Credentials {
@@ -38,26 +40,25 @@ export class AuthService {
 
   /** An unknown device gets a new guest user; a known one logs in as the user it belongs to. */
   async deviceLogin(device: DeviceFields): Promise<LoginResult> {
-    const { user, deviceId } = await retryTransaction(this.dataSource, async (manager) => {
+    const { user, attached } = await retryTransaction(this.dataSource, async (manager) => {
       const attached = await this.devices.attachToUserOf(manager, device, () => this.users.create(manager, {}));
       await this.endSessionUnderPreviousOwner(attached, device.identifier);
-      const owner = await this.users.lockById(manager, attached.device.userId);
-      return { user: owner, deviceId: attached.device.id };
+      return { user: await this.users.lockById(manager, attached.device.userId), attached };
     });
     if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
     this.assertActive(user);
-    return this.startSession(user.id, device.identifier, deviceId);
+    return this.startSession(user.id, device.identifier, attached);
   }
 
   async register(input: Credentials & DeviceFields & { inviteCode?: string }): Promise<LoginResult> {
     const passwordHash = await this.hasher.hash(input.password);
-    const { user, deviceId } = await retryTransaction(this.dataSource, async (manager) => {
+    const { user, attached } = await retryTransaction(this.dataSource, async (manager) => {
       if (await manager.getRepository(AppUser).existsBy({ phone: input.phone })) throw new AppError(ErrorCode.PHONE_EXISTS);
       const referrerId = input.inviteCode ? (await this.invites.resolve(input.inviteCode)).id : null;
       const created = await this.users.create(manager, { phone: input.phone, passwordHash, referrerId }).catch(duplicatePhone);
-      return { user: created, deviceId: await this.attach(manager, input, created.id) };
+      return { user: created, attached: await this.attach(manager, input, created.id) };
     });
-    return this.startSession(user.id, input.identifier, deviceId);
+    return this.startSession(user.id, input.identifier, attached);
   }
 
   async login(input: Credentials & DeviceFields): Promise<LoginResult> {
@@ -68,18 +69,18 @@ export class AuthService {
       throw new AppError(ErrorCode.BAD_CREDENTIALS);
     }
     this.assertActive(user);
-    const deviceId = await retryTransaction(this.dataSource, (manager) => this.attach(manager, input, user.id));
-    return this.startSession(user.id, input.identifier, deviceId);
+    const attached = await retryTransaction(this.dataSource, (manager) => this.attach(manager, input, user.id));
+    return this.startSession(user.id, input.identifier, attached);
   }
 
   async logout(sessionId: string): Promise<void> {
     await this.sessions.revoke([sessionId], 'logout');
   }
 
-  private async attach(manager: EntityManager, device: DeviceFields, userId: number): Promise<number> {
+  private async attach(manager: EntityManager, device: DeviceFields, userId: number): Promise<Attached> {
     const attached = await this.devices.attachToUser(manager, device, userId);
     await this.endSessionUnderPreviousOwner(attached, device.identifier);
-    return attached.device.id;
+    return attached;
   }
 
   /**
@@ -95,14 +96,14 @@ export class AuthService {
    * Issues the session, then reads the user's status from MySQL: a disable that committed while
    * this login ran revoked the sessions it could see, and this one may not have been among them.
    */
-  private async startSession(userId: number, identifier: string, deviceId: number): Promise<LoginResult> {
+  private async startSession(userId: number, identifier: string, attached: Attached): Promise<LoginResult> {
     const { token, sessionId } = await this.sessions.issue(userId, identifier);
     const status = await this.users.statusOf(userId);
     if (status !== UserStatus.Active) {
       await this.sessions.revoke([sessionId], status === null ? 'deleted' : 'disabled');
       throw new AppError(status === null ? ErrorCode.USER_NOT_FOUND : ErrorCode.USER_DISABLED);
     }
-    return { token, userId, deviceId };
+    return { token, userId, deviceId: attached.device.id, deviceSecret: attached.secret };
   }
 
   private assertActive(user: AppUser): void {

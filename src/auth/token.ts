@@ -1,13 +1,9 @@
-import { createHash, randomBytes } from 'crypto';
+import { newSecret, sha256Hex } from '../common/secrets';
 
 /** 256 random bits; only their SHA-256 is ever stored (CONTRACT section 2). */
-export function newToken(): string {
-  return randomBytes(32).toString('base64url');
-}
+export const newToken = newSecret;
 
-export function sessionIdOf(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
+export const sessionIdOf = sha256Hex;
 
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;

@@ -22,6 +22,7 @@ export const ErrorCode = {
   INVITE_OWN_CODE: { code: 20010, status: 400, msg: 'cannot use your own invite code' },
   INVITE_ALREADY_BOUND: { code: 20011, status: 409, msg: 'an invite code is already bound' },
   OA_USER_NOT_FOUND: { code: 20012, status: 404, msg: 'staff user not found' },
+  DEVICE_CREDENTIALS_INVALID: { code: 20013, status: 401, msg: 'device credentials invalid: this device identifier needs its deviceSecret' },
 
   SESSION_MIGRATED: { code: 20101, status: 401, msg: 'migrated: the device moved to another account' },
   SESSION_UNBOUND: { code: 20102, status: 401, msg: 'unbound: the device was removed from the account' },

@@ -5,6 +5,7 @@ export class Device {
   @PrimaryGeneratedColumn({ type: 'int', unsigned: true })
   id: number;
 
+  /** Compared byte for byte: a binary, no-pad collation (migration ExactIdentities). */
   @Column({ type: 'varchar', length: 128, unique: true })
   identifier: string;
 
@@ -17,6 +18,10 @@ export class Device {
 
   @Column({ type: 'varchar', length: 32, default: '' })
   platform: string;
+
+  /** SHA-256 (hex) of the device's current secret; null for a device that predates secrets. */
+  @Column({ name: 'secret_hash', type: 'char', length: 64, nullable: true })
+  secretHash: string | null;
 
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;

@@ -4,6 +4,9 @@ import { EntityManager, Repository } from 'typeorm';
 import { CacheAsideService } from '../cache/cache-aside.service';
 import { CacheKeys } from '../cache/cache-keys';
 import { jsonCodec } from '../cache/row-codec';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { matchesHash, newSecret, sha256Hex } from '../common/secrets';
 import { Device } from './device.entity';
 
 const codec = jsonCodec('devices', Device);
@@ -12,12 +15,15 @@ export interface Attached {
   device: Device;
   /** The user the device belonged to until now, when it changed owner. */
   movedFrom: number | null;
+  /** The device's new secret: every login rotates it, and only its hash is kept. */
+  secret: string;
 }
 
 export interface DeviceFields {
   identifier: string;
   name?: string;
   platform?: string;
+  deviceSecret?: string;
 }
 
 /** Device rows; `cache:devices:identifier:{identifier}` holds the row itself. */
@@ -36,32 +42,47 @@ export class DeviceRepository {
     return manager.getRepository(Device).find({ where: { userId }, order: { id: 'ASC' } });
   }
 
-  /** Files the device under `userId`, creating it if new; `movedFrom` is its previous owner, if another. */
+  /**
+   * A phone login files the device under `userId`, creating it if new. A device the user already
+   * owns needs no secret (the password proved the owner); one of another account joins only with
+   * its secret (CONTRACT section 3, "Device credentials"). `movedFrom` is its previous owner.
+   */
   async attachToUser(manager: EntityManager, fields: DeviceFields, userId: number): Promise<Attached> {
-    const repo = manager.getRepository(Device);
     const existing = await this.lockIfExists(manager, fields.identifier);
-    if (!existing) return { device: await repo.save(repo.create({ name: '', platform: '', ...fields, userId })), movedFrom: null };
+    if (!existing) return this.insert(manager, fields, userId);
+    if (existing.userId !== userId) assertSecret(existing, fields.deviceSecret);
     const movedFrom = existing.userId === userId ? null : existing.userId;
-    return { device: await repo.save(Object.assign(existing, pick(fields), { userId })), movedFrom };
+    return this.rotate(manager, Object.assign(existing, pick(fields), { userId }), movedFrom);
   }
 
   /**
-   * The device's row for a device login: an unknown device is filed under a user made by
-   * `newOwner`, and a device whose user no longer exists (deleted by hand) too.
+   * A device login: an unknown device is filed under a user made by `newOwner`; a known one needs
+   * its secret and logs in as its owner, or, when that user no longer exists (deleted by hand), is
+   * filed under a new one. A wrong secret throws before anything is written.
    */
   async attachToUserOf(manager: EntityManager, fields: DeviceFields, newOwner: () => Promise<{ id: number }>): Promise<Attached> {
-    const repo = manager.getRepository(Device);
     const existing = await this.lockIfExists(manager, fields.identifier);
-    const ownerExists = existing
-      ? await manager.query('SELECT 1 FROM app_users WHERE id = ? FOR UPDATE', [existing.userId]).then((rows: unknown[]) => rows.length > 0)
-      : false;
-    if (existing && ownerExists) {
-      if (fields.name === undefined && fields.platform === undefined) return { device: existing, movedFrom: null };
-      return { device: await repo.save(Object.assign(existing, pick(fields))), movedFrom: null };
-    }
-    const owner = await newOwner();
-    if (existing) return { device: await repo.save(Object.assign(existing, pick(fields), { userId: owner.id })), movedFrom: existing.userId };
-    return { device: await repo.save(repo.create({ name: '', platform: '', ...fields, userId: owner.id })), movedFrom: null };
+    if (!existing) return this.insert(manager, fields, (await newOwner()).id);
+    assertSecret(existing, fields.deviceSecret);
+    const ownerExists = await manager
+      .query('SELECT 1 FROM app_users WHERE id = ? FOR UPDATE', [existing.userId])
+      .then((rows: unknown[]) => rows.length > 0);
+    if (ownerExists) return this.rotate(manager, Object.assign(existing, pick(fields)), null);
+    const previous = existing.userId;
+    return this.rotate(manager, Object.assign(existing, pick(fields), { userId: (await newOwner()).id }), previous);
+  }
+
+  private async insert(manager: EntityManager, fields: DeviceFields, userId: number): Promise<Attached> {
+    const repo = manager.getRepository(Device);
+    const secret = newSecret();
+    const device = repo.create({ name: '', platform: '', ...pick(fields), identifier: fields.identifier, userId, secretHash: sha256Hex(secret) });
+    return { device: await repo.save(device), movedFrom: null, secret };
+  }
+
+  private async rotate(manager: EntityManager, device: Device, movedFrom: number | null): Promise<Attached> {
+    const secret = newSecret();
+    device.secretHash = sha256Hex(secret);
+    return { device: await manager.getRepository(Device).save(device), movedFrom, secret };
   }
 
   /**
@@ -100,4 +121,12 @@ function pick(fields: DeviceFields): Partial<Device> {
   if (fields.name !== undefined) out.name = fields.name;
   if (fields.platform !== undefined) out.platform = fields.platform;
   return out;
+}
+
+/**
+ * A known device proves itself with its current secret. One that predates secrets has none and is
+ * trusted on first use: that login gives it one (docs/api.md, "Device credentials").
+ */
+function assertSecret(device: Device, secret: string | undefined): void {
+  if (device.secretHash !== null && !matchesHash(device.secretHash, secret)) throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID);
 }

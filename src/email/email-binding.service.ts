@@ -53,8 +53,8 @@ export class EmailBindingService {
     redis.defineCommand('hiConsumeEmailCode', { numberOfKeys: 2, lua: CONSUME_CODE });
   }
 
-  async sendCode(rawEmail: string): Promise<{ expiresInSeconds: number }> {
-    const email = normalize(rawEmail);
+  /** `email` is in canonical form (the DTO made it so): the code's key names exactly that address. */
+  async sendCode(email: string): Promise<{ expiresInSeconds: number }> {
     const cooldown = this.config.EMAIL_CODE_COOLDOWN_SECONDS;
     if (cooldown > 0 && (await this.redis.set(Keys.cooldown(email), '1', 'EX', cooldown, 'NX')) !== 'OK') {
       throw new AppError(ErrorCode.TOO_MANY_REQUESTS, `one code per email every ${cooldown} seconds`);
@@ -72,8 +72,7 @@ export class EmailBindingService {
     return { expiresInSeconds: CODE_TTL_SECONDS };
   }
 
-  async bind(userId: number, identifier: string, rawEmail: string, code: string): Promise<BindResult> {
-    const email = normalize(rawEmail);
+  async bind(userId: number, identifier: string, email: string, code: string): Promise<BindResult> {
     await this.consumeCode(email, code);
     // Two binds of one free email race on its unique key; the loser re-runs and sees the winner.
     const outcome = await retryTransaction(this.dataSource, async (manager) => {
@@ -116,8 +115,4 @@ return 0`;
 
 interface CodeScript {
   hiConsumeEmailCode(codeKey: string, wrongKey: string, code: string, maxWrong: number, ttl: number): Promise<number>;
-}
-
-function normalize(email: string): string {
-  return email.trim().toLowerCase();
 }

@@ -62,7 +62,7 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
   it('a device that joins another account through the service keeps the new session it was given', async () => {
     const account = await registerUser(api);
     const device = await deviceLogin(api);
-    const joined = await api.post('/auth/login', { phone: account.phone, password: PASSWORD, identifier: device.identifier });
+    const joined = await api.post('/auth/login', { phone: account.phone, password: PASSWORD, identifier: device.identifier, deviceSecret: device.deviceSecret });
     expect(joined.status).toBe(200);
     const socket = await connectDevice(url, joined.body.data.token);
     // Change capture has applied the move of the device row (a wrongful kick would be sent by now);

@@ -41,9 +41,9 @@ describe('a login racing a disable', () => {
   it('a device that joins another account ends its old session as replaced (20103), never migrated', async () => {
     const account = await registerUser(api);
     const guest = await api.post('/auth/device', { identifier: uniqueIdentifier() });
-    const { token, userId } = guest.body.data;
+    const { token, userId, deviceSecret } = guest.body.data;
     const identifier = (await api.get('/me/devices', token)).body.data[0].identifier;
-    const joined = await api.post('/auth/login', { phone: account.phone, password: PASSWORD, identifier });
+    const joined = await api.post('/auth/login', { phone: account.phone, password: PASSWORD, identifier, deviceSecret });
     expect(joined.status).toBe(200);
     expect((await api.get('/me', token)).body.code).toBe(20103);
     expect(await world.redis.zcard(`user_sessions:${userId}`)).toBe(0);

@@ -91,7 +91,7 @@ describe('Prometheus metrics at /metrics', () => {
     const conn = await connectDevice(url, first.token);
     expect(value(await scrape(), 'hi_devices_connected') - value(before, 'hi_devices_connected')).toBe(1);
 
-    await deviceLogin(api, identifier);
+    await deviceLogin(api, identifier, first.deviceSecret);
     expect(await within(conn.kicked, 5000, 'kicked')).toBe('replaced');
     await within(conn.closed, 5000, 'closed');
     const afterReplace = await scrape();

@@ -80,7 +80,7 @@ describe('device migration and removal leave no zombie sessions', () => {
   it('a second login of the same device replaces the first: old token 20103, old socket kicked as replaced', async () => {
     const first = await deviceLogin(api);
     const socket = await connectDevice(url, first.token);
-    const second = await deviceLogin(api, first.identifier);
+    const second = await deviceLogin(api, first.identifier, first.deviceSecret);
     expect(second.userId).toBe(first.userId);
     expect(await within(socket.kicked, 2000, 'kicked')).toBe('replaced');
     expect((await api.get('/me', first.token)).body.code).toBe(20103);

@@ -5,6 +5,8 @@ export interface ClientLogin {
   token: string;
   userId: number;
   deviceId: number;
+  /** The secret the next login of this device must present. */
+  deviceSecret: string;
   identifier: string;
   phone?: string;
 }
@@ -16,8 +18,8 @@ export async function registerUser(api: Api, phone = uniquePhone(), identifier =
   return { ...res.body.data, identifier, phone };
 }
 
-export async function deviceLogin(api: Api, identifier = uniqueIdentifier()): Promise<ClientLogin> {
-  const res = await api.post('/auth/device', { identifier });
+export async function deviceLogin(api: Api, identifier = uniqueIdentifier(), deviceSecret?: string): Promise<ClientLogin> {
+  const res = await api.post('/auth/device', deviceSecret === undefined ? { identifier } : { identifier, deviceSecret });
   if (res.status !== 200) throw new Error(`device login failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...res.body.data, identifier };
 }
