@@ -21,7 +21,7 @@ export async function createApp(config?: AppConfig, options: CreateAppOptions = 
   const adapter = new FastifyAdapter({
     bodyLimit: 64 * 1024,
     // A device identifier is up to 128 characters, three times that when a client percent-encodes it.
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkError,
     clientErrorHandler: clientError,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {

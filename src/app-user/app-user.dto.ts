@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { IsNickname, IsPhone, PHONE_PATTERN } from '../common/validation';
-import { UserStatus } from './app-user.entity';
+import { UserStatus } from '../common/user-status';
 import type { AdminAppUserView, AppUserView } from './app-user.mapper';
 
 export class UpdateMeDto {

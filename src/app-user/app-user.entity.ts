@@ -1,9 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-
-export enum UserStatus {
-  Active = 1,
-  Disabled = 2,
-}
+import { UserStatus } from '../common/user-status';
 
 @Entity('app_users')
 export class AppUser {

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SessionModule } from '../auth/session.module';
+import { SessionModule } from '../session/session.module';
 import { DeviceModule } from '../device/device.module';
 import { OaUserModule } from '../oa-user/oa-user.module';
 import { AdminAppUsersController } from './admin-app-users.controller';

@@ -5,7 +5,8 @@ import { EntityManager, MoreThan, Repository } from 'typeorm';
 import { CacheAsideService } from '../cache/cache-aside.service';
 import { CacheKeys } from '../cache/cache-keys';
 import { jsonCodec } from '../cache/row-codec';
-import { AppUser, UserStatus } from './app-user.entity';
+import { AppUser } from './app-user.entity';
+import { UserStatus } from '../common/user-status';
 
 const codec = jsonCodec('appUsers', AppUser);
 const REFER_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';

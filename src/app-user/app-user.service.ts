@@ -3,9 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
-import { SessionService } from '../auth/session.service';
+import { SessionService } from '../session/session.service';
 import { DeviceRepository } from '../device/device.repository';
-import { AppUser, UserStatus } from './app-user.entity';
+import { AppUser } from './app-user.entity';
+import { UserStatus } from '../common/user-status';
 import { AppUserRepository } from './app-user.repository';
 
 /** A user's own profile and the back office's changes to users. */

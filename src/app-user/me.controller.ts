@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Patch, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AppAuthGuard, CurrentSession } from '../auth/app-auth.guard';
-import type { AuthenticatedSession } from '../auth/session.service';
+import { AppAuthGuard, CurrentSession } from '../session/app-auth.guard';
+import type { AuthenticatedSession } from '../session/session.service';
 import { ApiClientAuth, ApiEnvelope } from '../docs/api-envelope';
 import { AppUserResponse, UpdateMeDto } from './app-user.dto';
 import { toAppUserView } from './app-user.mapper';

@@ -2,11 +2,11 @@ import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
 import { ApiClientAuth, ApiEnvelope, ApiErrors } from '../docs/api-envelope';
-import { AuthRateLimitGuard } from './auth-rate-limit.guard';
-import { AppAuthGuard, CurrentSession } from './app-auth.guard';
+import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
+import { AppAuthGuard, CurrentSession } from '../session/app-auth.guard';
 import { DeviceLoginDto, LoginDto, LoginResponseDto, RegisterDto } from './auth.dto';
 import { AuthService } from './auth.service';
-import type { AuthenticatedSession } from './session.service';
+import type { AuthenticatedSession } from '../session/session.service';
 
 @ApiTags('client auth')
 @ApiErrors(ErrorCode.TOO_MANY_REQUESTS)

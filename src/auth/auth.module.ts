@@ -3,9 +3,9 @@ import { AppUserModule } from '../app-user/app-user.module';
 import { DeviceModule } from '../device/device.module';
 import { InviteModule } from '../invite/invite.module';
 import { AuthController } from './auth.controller';
-import { AuthRateLimitGuard } from './auth-rate-limit.guard';
+import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
 import { AuthService } from './auth.service';
-import { SessionModule } from './session.module';
+import { SessionModule } from '../session/session.module';
 
 @Module({
   imports: [SessionModule, AppUserModule, DeviceModule, InviteModule],

@@ -1,16 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { AppUser, UserStatus } from '../app-user/app-user.entity';
+import { AppUser } from '../app-user/app-user.entity';
+import { UserStatus } from '../common/user-status';
 import { AppUserRepository } from '../app-user/app-user.repository';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
-import { retryTransaction } from '../database/retry-transaction';
+import { onDuplicateEntry, retryTransaction } from '../common/transactions';
 import { Attached, DeviceFields, DeviceRepository } from '../device/device.repository';
 import { InviteService } from '../invite/invite.service';
-import { LoginAttempts } from './login-attempts.service';
-import { PasswordHasher } from './password-hasher';
-import { SessionService } from './session.service';
+import { LoginAttempts } from '../session/login-attempts.service';
+import { PasswordHasher } from '../session/password-hasher';
+import { SessionService } from '../session/session.service';
 
 export interface LoginResult {
   token: string;
@@ -55,7 +56,7 @@ export class AuthService {
     const { user, attached } = await retryTransaction(this.dataSource, async (manager) => {
       if (await manager.getRepository(AppUser).existsBy({ phone: input.phone })) throw new AppError(ErrorCode.PHONE_EXISTS);
       const referrerId = input.inviteCode ? (await this.invites.resolve(input.inviteCode)).id : null;
-      const created = await this.users.create(manager, { phone: input.phone, passwordHash, referrerId }).catch(duplicatePhone);
+      const created = await this.users.create(manager, { phone: input.phone, passwordHash, referrerId }).catch(onDuplicateEntry(() => new AppError(ErrorCode.PHONE_EXISTS)));
       return { user: created, attached: await this.attach(manager, input, created.id) };
     });
     return this.startSession(user.id, input.identifier, attached);
@@ -109,11 +110,4 @@ export class AuthService {
   private assertActive(user: AppUser): void {
     if (user.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
   }
-}
-
-function duplicatePhone(err: unknown): never {
-  if ((err as { code?: string }).code === 'ER_DUP_ENTRY' || /Duplicate entry/.test(String((err as Error).message))) {
-    throw new AppError(ErrorCode.PHONE_EXISTS);
-  }
-  throw err;
 }

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionModule } from '../auth/session.module';
+import { SessionModule } from '../session/session.module';
 import { BinlogListener } from './binlog-listener.service';
 import { CdcStatus } from './cdc-status';
 import { ChangeApplier } from './change-applier';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { SessionService } from '../auth/session.service';
-import { SessionStore } from '../auth/session.store';
+import { SessionService } from '../session/session.service';
+import { SessionStore } from '../session/session.store';
 import { SessionEnding } from './binlog-changes';
 
 /** Ends the sessions that a captured row change made invalid (see sessionEndingsOfRows). */

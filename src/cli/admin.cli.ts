@@ -54,7 +54,7 @@ async function withStaff<T>(config: AppConfig, work: (app: INestApplicationConte
       import('../redis/redis.module'),
       import('../database/database.module'),
       import('../cache/cache.module'),
-      import('../auth/session.module'),
+      import('../session/session.module'),
       import('../oa-user/oa-user.entity'),
       import('../oa-user/oa-user.repository'),
       import('../oa-user/oa-user.service'),

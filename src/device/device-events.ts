@@ -1,4 +1,4 @@
-import type { KickReason } from '../auth/kick-reason';
+import type { KickReason } from '../session/kick-reason';
 
 /** The socket events of namespace /devices, in one typed map (CONTRACT section 5). */
 export interface ServerToDeviceEvents {

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionModule } from '../auth/session.module';
+import { SessionModule } from '../session/session.module';
 import { DeviceManager } from './device-manager.service';
 import { DevicePresence } from './device-presence';
 import { DeviceGateway } from './device.gateway';

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
-import { SessionService } from '../auth/session.service';
+import { SessionService } from '../session/session.service';
 import { Device } from './device.entity';
 import { DevicePresence } from './device-presence';
 import { DeviceRepository } from './device.repository';

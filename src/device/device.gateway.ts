@@ -9,10 +9,10 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
-import { isKickReason, KickReason } from '../auth/kick-reason';
-import { Kick, SessionKicks } from '../auth/session-kicks';
-import { SessionService } from '../auth/session.service';
-import { SessionStore } from '../auth/session.store';
+import { isKickReason, KickReason } from '../session/kick-reason';
+import { Kick, SessionKicks } from '../session/session-kicks';
+import { SessionService } from '../session/session.service';
+import { SessionStore } from '../session/session.store';
 import { DevicePresence } from './device-presence';
 import { DEVICES_NAMESPACE, DeviceSocketData, DeviceToServerEvents, Rooms, ServerToDeviceEvents } from './device-events';
 

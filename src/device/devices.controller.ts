@@ -2,8 +2,8 @@ import { Controller, Delete, Get, Param, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
 import { ApiClientAuth, ApiEnvelope, ApiErrors } from '../docs/api-envelope';
-import { AppAuthGuard, CurrentSession } from '../auth/app-auth.guard';
-import type { AuthenticatedSession } from '../auth/session.service';
+import { AppAuthGuard, CurrentSession } from '../session/app-auth.guard';
+import type { AuthenticatedSession } from '../session/session.service';
 import { DeviceIdentifierParam, DeviceResponse } from './device.dto';
 import { DeviceManager } from './device-manager.service';
 

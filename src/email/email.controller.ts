@@ -2,9 +2,9 @@ import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
 import { ApiClientAuth, ApiEnvelope, ApiErrors } from '../docs/api-envelope';
-import { AppAuthGuard, CurrentSession } from '../auth/app-auth.guard';
-import { AuthRateLimitGuard } from '../auth/auth-rate-limit.guard';
-import type { AuthenticatedSession } from '../auth/session.service';
+import { AppAuthGuard, CurrentSession } from '../session/app-auth.guard';
+import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
+import type { AuthenticatedSession } from '../session/session.service';
 import { BindEmailDto, BindEmailResponse, EmailCodeSentResponse, SendEmailCodeDto } from './email.dto';
 import { EmailBindingService } from './email-binding.service';
 

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppUserModule } from '../app-user/app-user.module';
-import { SessionModule } from '../auth/session.module';
-import { AuthRateLimitGuard } from '../auth/auth-rate-limit.guard';
+import { SessionModule } from '../session/session.module';
+import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
 import { AppConfig } from '../config/app-config';
 import { DeviceManagerModule } from '../device/device-manager.module';
 import { EmailController } from './email.controller';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionModule } from '../auth/session.module';
+import { SessionModule } from '../session/session.module';
 import { AppUserModule } from '../app-user/app-user.module';
 import { InviteController } from './invite.controller';
 import { InviteService } from './invite.service';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionModule } from '../auth/session.module';
+import { SessionModule } from '../session/session.module';
 import { CdcModule } from '../cdc/cdc.module';
 import { CacheMetrics } from './cache.metrics';
 import { CdcMetrics } from './cdc.metrics';

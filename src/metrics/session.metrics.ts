@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { SessionKicks } from '../auth/session-kicks';
+import { SessionKicks } from '../session/session-kicks';
 import { MetricsRegistry } from './metrics.registry';
 
 /** Sessions this process revoked, by reason (migrated, unbound, replaced, logout, disabled, deleted). */

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
 import { ApiEnvelope, ApiErrors, ApiStaffAuth } from '../docs/api-envelope';
-import { AuthRateLimitGuard } from '../auth/auth-rate-limit.guard';
+import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
 import { StaffLoginDto, StaffLoginResponse } from './oa-user.dto';
 import { OaUserService } from './oa-user.service';
 import { CurrentStaffSession, StaffAuthGuard } from './staff-auth.guard';

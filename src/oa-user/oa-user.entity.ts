@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import { UserStatus } from '../app-user/app-user.entity';
+import { UserStatus } from '../common/user-status';
 
 export type StaffRole = 'admin' | 'operator';
 export const STAFF_ROLES: readonly StaffRole[] = ['admin', 'operator'];

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SessionModule } from '../auth/session.module';
+import { SessionModule } from '../session/session.module';
 import { AdminOaUsersController } from './admin-oa-users.controller';
 import { OaAuthController } from './oa-auth.controller';
 import { OaUser } from './oa-user.entity';

@@ -3,10 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
-import { LoginAttempts } from '../auth/login-attempts.service';
-import { PasswordHasher } from '../auth/password-hasher';
-import { UserStatus } from '../app-user/app-user.entity';
-import { retryTransaction } from '../database/retry-transaction';
+import { LoginAttempts } from '../session/login-attempts.service';
+import { PasswordHasher } from '../session/password-hasher';
+import { UserStatus } from '../common/user-status';
+import { onDuplicateEntry, retryTransaction } from '../common/transactions';
 import { CreateOaUserDto, UpdateOaUserDto } from './oa-user.dto';
 import { OaUser } from './oa-user.entity';
 import { OaUserRepository } from './oa-user.repository';
@@ -22,15 +22,7 @@ export interface EnsureAdminOptions {
 }
 
 /** The phone is oa_users' only unique key besides the primary key, so a duplicate entry is a taken phone. */
-function isDuplicateEntry(err: unknown): boolean {
-  const e = err as { code?: string; driverError?: { code?: string }; message?: unknown };
-  return (e?.driverError?.code ?? e?.code) === 'ER_DUP_ENTRY' || /Duplicate entry/.test(String(e?.message));
-}
-
-function phoneExistsOnDuplicate(err: unknown): never {
-  if (isDuplicateEntry(err)) throw new AppError(ErrorCode.PHONE_EXISTS);
-  throw err;
-}
+const phoneExistsOnDuplicate = onDuplicateEntry(() => new AppError(ErrorCode.PHONE_EXISTS));
 
 @Injectable()
 export class OaUserService {

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
-import { bearerToken } from '../auth/token';
+import { bearerToken } from '../session/token';
 import { OaUser, StaffRole } from './oa-user.entity';
 import { StaffSession, StaffSessionService } from './staff-session.service';
 

@@ -4,8 +4,8 @@ import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
-import { newToken, sessionIdOf } from '../auth/token';
-import { UserStatus } from '../app-user/app-user.entity';
+import { newToken, sessionIdOf } from '../session/token';
+import { UserStatus } from '../common/user-status';
 import { OaUser } from './oa-user.entity';
 import { OaUserRepository } from './oa-user.repository';
 

@@ -1,6 +1,6 @@
-import { SessionService } from '../../src/auth/session.service';
+import { SessionService } from '../../src/session/session.service';
 import { AppUserService } from '../../src/app-user/app-user.service';
-import { UserStatus } from '../../src/app-user/app-user.entity';
+import { UserStatus } from '../../src/common/user-status';
 import { PASSWORD, uniqueIdentifier } from '../support/builders';
 import { registerUser } from '../support/flows';
 import { Api } from '../support/http';

@@ -3,7 +3,7 @@ import { deviceLogin, registerUser } from '../support/flows';
 import { Api } from '../support/http';
 import { ServerProcess, spawnHiServer } from '../support/server-process';
 import { TestWorld } from '../support/test-app';
-import { sessionIdOf } from '../../src/auth/token';
+import { sessionIdOf } from '../../src/session/token';
 
 /** Two server processes behind one Redis share kicks (CONTRACT section 5). */
 describe('kicks across server processes', () => {

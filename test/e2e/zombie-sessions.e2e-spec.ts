@@ -3,7 +3,7 @@ import { connectDevice, refusal, within } from '../support/device-socket';
 import { deviceLogin, registerUser } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
-import { sessionIdOf } from '../../src/auth/token';
+import { sessionIdOf } from '../../src/session/token';
 
 /** The seed's bug (CONTRACT section 1): a migrated device must not survive as a zombie. */
 describe('device migration and removal leave no zombie sessions', () => {

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
-import { AppUser, UserStatus } from '../../src/app-user/app-user.entity';
+import { AppUser } from '../../src/app-user/app-user.entity';
+import { UserStatus } from '../../src/common/user-status';
 import { AppUserRepository } from '../../src/app-user/app-user.repository';
 import { CacheAsideService } from '../../src/cache/cache-aside.service';
 import { CacheKeys } from '../../src/cache/cache-keys';

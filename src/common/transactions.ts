@@ -7,6 +7,18 @@ function code(err: unknown): string | undefined {
   return e?.driverError?.code ?? e?.code;
 }
 
+/** A unique key already held by another row (mysql2's code, or TypeORM's wrapping of it). */
+export function isDuplicateEntry(err: unknown): boolean {
+  return code(err) === 'ER_DUP_ENTRY' || /Duplicate entry/.test(String((err as Error | undefined)?.message));
+}
+
+/** For `.catch()`: a duplicate key becomes the error `instead` makes, anything else propagates. */
+export function onDuplicateEntry(instead: () => Error): (err: unknown) => never {
+  return (err) => {
+    throw isDuplicateEntry(err) ? instead() : err;
+  };
+}
+
 /**
  * Runs `work` in a transaction and runs it again (up to `attempts` times) when it lost a race:
  * a deadlock, a lock wait timeout, or a duplicate key inserted by a concurrent transaction. Only
