@@ -25,6 +25,7 @@ const { onCleanup, cleanupAll, startOwnRedis, startServers, sleep } = require('.
 const { History } = require('./faults/history');
 const { Load } = require('./faults/load');
 const { Sampler } = require('./faults/sampler');
+const { Watcher } = require('./faults/watcher');
 const { Monitor, Schedule } = require('./faults/schedule');
 const final = require('./faults/final');
 const { report } = require('./faults/report');
@@ -49,7 +50,7 @@ const CONFIG = {
 };
 const GROUPS = { nickSvc: 10, nickSql: 10, statusAdmin: 6, statusSql: 6, statusMixed: 8 };
 const ROAM_SVC = 12;
-const ROAM_SQL = 12;
+const ROAM_SQL = 36; // many, so that a device is seldom raced again before a zombie could be seen
 const DB_NAME = 'hi_faults';
 const ADMIN = { phone: '13800000000', password: 'Faults-admin-1' };
 
@@ -89,8 +90,9 @@ async function main() {
   const raceSqls = [];
   for (let i = 0; i < CONFIG.racers; i += 1) raceSqls.push(await connect(DB_NAME));
   const samplerSql = await connect(DB_NAME);
+  const watcherSql = await connect(DB_NAME);
   onCleanup(async () => {
-    for (const c of [rootSql, sql, ...raceSqls, samplerSql]) await c.end().catch(() => c.destroy());
+    for (const c of [rootSql, sql, ...raceSqls, samplerSql, watcherSql]) await c.end().catch(() => c.destroy());
   });
   const redisClient = new Redis({ port: redis.port, maxRetriesPerRequest: 1 });
   redisClient.on('error', () => undefined);
@@ -111,10 +113,19 @@ async function main() {
 
   const sampler = new Sampler({ redisPort: redis.port, sql: samplerSql, catalog: load.catalog(), now });
   await sampler.start();
+  const watcher = new Watcher({ redisPort: redis.port, sql: watcherSql, load, now });
+  await watcher.start();
   const schedule = new Schedule({
     redis, slots, rootSql, monitor, now, log, pauseMs: CONFIG.pauseMs, gapMs: CONFIG.gapMs, warmupMs: CONFIG.warmupMs, kinds: CONFIG.kinds,
   });
   onCleanup(async () => redis.resume());
+  // On Ctrl-C or a failure, the load and the faults stop first, before the processes they use.
+  onCleanup(async () => {
+    schedule.stop();
+    await load.stop();
+    await sampler.stop();
+    await watcher.stop();
+  });
 
   const loadStart = now();
   const endAt = loadStart + CONFIG.seconds * 1000;
@@ -140,6 +151,7 @@ async function main() {
   const drained = await final.drain({ monitor, sql, now, timeoutMs: 60000 });
   await sleep(CONFIG.drainMs); // socket sweeps (5 s) and the last kicks
   await sampler.stop();
+  await watcher.stop();
 
   log('final checks: audit, lost writes, zombies');
   const audit = await final.runAudit({
@@ -155,7 +167,7 @@ async function main() {
 
   const markdown = report({
     config: CONFIG, groups: GROUPS, roam: { svc: ROAM_SVC, sql: ROAM_SQL }, versions: { mariadb: version, redis: redisVersion, node: process.version },
-    planted, loadStart, loadEnd, windows: schedule.windows, load, history, sampler, drained, audit, lost, sessions, tokens, sockets,
+    planted, loadStart, loadEnd, windows: schedule.windows, load, history, sampler, watcher, drained, audit, lost, sessions, tokens, sockets,
     servers: slots.map((s) => ({ name: s.name, starts: s.starts })),
   });
   process.stdout.write(markdown);

@@ -151,4 +151,4 @@ async function zombieSockets(load, redis, sql) {
   return { connected: connected.length, zombies };
 }
 
-module.exports = { drain, runAudit, finalValues, zombieSessions, zombieTokens, zombieSockets };
+module.exports = { drain, runAudit, finalValues, zombieSessions, zombieTokens, zombieSockets, truth, contradiction };

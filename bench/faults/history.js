@@ -84,7 +84,8 @@ class History {
     for (const r of this.reads) {
       const explains = (ws) => ws.some((w) => w.value === ANY || same(w.value, r.value));
       if (explains(this.readCandidates(r.key, r.start, r.end, true))) continue;
-      const entry = { ...r, expected: [...new Set(this.readCandidates(r.key, r.start, r.end, true).map((w) => w.value))] };
+      const lastAcked = (this.writes.get(r.key) ?? []).filter((w) => w.acked && w.end < r.start).pop();
+      const entry = { ...r, lastAcked, expected: [...new Set(this.readCandidates(r.key, r.start, r.end, true).map((w) => w.value))] };
       if (!explains(this.readCandidates(r.key, r.start, r.end, false))) afterServiceWrite.push(entry);
       else afterSql.push(entry);
     }

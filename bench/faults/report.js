@@ -8,13 +8,16 @@ const mark = (n) => (n === 0 ? '0 ✓' : `**${n}** ✗`);
 const show = (v) => (v === ANY ? 'any' : JSON.stringify(v));
 
 function report(r) {
-  const { config, loadStart, windows, load, history, sampler, audit, lost, sessions, tokens, sockets } = r;
+  const { config, loadStart, windows, load, history, sampler, watcher, audit, lost, sessions, tokens, sockets } = r;
   const at = (t) => s(t - loadStart);
   const outside = (start, end = start) => !overlapsWindow(start, end, windows, config.marginMs);
 
   // Sampled disagreements, their observed lengths, and the longest stretch outside fault windows.
   const dis = sampler.closed.map((d) => ({ ...d, ms: d.end - d.start, outsideMs: longestOutside(d.start, d.end, windows, config.marginMs) }));
   const over = (list, ms, field) => list.filter((d) => d[field] > ms);
+  const zom = watcher.closed.map((z) => ({ ...z, ms: z.end - z.start, outsideMs: longestOutside(z.start, z.end, windows, config.marginMs) }));
+  const zSessions = zom.filter((z) => z.what === 'session');
+  const zSockets = zom.filter((z) => z.what === 'socket');
   const stale = history.staleReads();
   const afterSvcOutside = stale.afterServiceWrite.filter((x) => outside(x.start, x.end));
   const afterSqlOutside = stale.afterSql.filter((x) => outside(x.start, x.end));
@@ -41,9 +44,12 @@ function report(r) {
   p(`| lost acknowledged writes (${counts.registers} fields, ${counts.acked} acknowledged writes, ${counts.unknown} of unknown outcome) | ${mark(lost.length)} | 0 |`);
   p(`| stale reads after an acknowledged service write (${counts.reads} reads checked; outside fault windows: ${afterSvcOutside.length}) | ${mark(stale.afterServiceWrite.length)} | 0 |`);
   p(`| reads showing a value SQL replaced over ${s(config.sqlGraceMs)} s before, outside fault windows | ${mark(afterSqlOutside.length)} | 0 |`);
-  p(`| zombie sessions in Redis (of ${sessions.sessions} sessions) | ${mark(sessions.zombies.length)} | 0 |`);
+  p(`| zombie sessions seen during the run (${watcher.sessionChecks} session checks in ${watcher.ticks} scans): lasting over 1 s outside fault windows | ${mark(over(zSessions, 1000, 'outsideMs').length)} | 0 |`);
+  p(`| the same, lasting over 3 s outside fault windows (counting fault windows: ${over(zSessions, 1000, 'ms').length} over 1 s, ${over(zSessions, 3000, 'ms').length} over 3 s) | ${mark(over(zSessions, 3000, 'outsideMs').length)} | 0 |`);
+  p(`| zombie sockets seen during the run (${watcher.socketChecks} socket checks): connected over 1 s / over 3 s outside fault windows after their session ended | ${mark(over(zSockets, 1000, 'outsideMs').length)} / ${mark(over(zSockets, 3000, 'outsideMs').length)} | 0 / 0 |`);
+  p(`| zombie sessions in Redis at the end (of ${sessions.sessions} sessions) | ${mark(sessions.zombies.length)} | 0 |`);
   p(`| zombie tokens: GET /me 200 though the database ended the session (${tokens.tried} of ${tokens.held} tokens tried, ${tokens.answered200} answered 200) | ${mark(tokens.zombies.length)} | 0 |`);
-  p(`| zombie sockets (of ${sockets.connected} still connected) | ${mark(sockets.zombies.length)} | 0 |`);
+  p(`| zombie sockets at the end (of ${sockets.connected} still connected) | ${mark(sockets.zombies.length)} | 0 |`);
   p(`| answers other than 2xx/4xx outside fault windows | ${mark(unexpected.length)} | 0 |`);
   p('');
 
@@ -83,11 +89,15 @@ function report(r) {
   list('Disagreements over 1 s outside fault windows', over(dis, 1000, 'outsideMs'), (d) => `\`${d.key}\` from ${at(d.start)} s for ${s(d.ms)} s (${s(d.outsideMs)} s outside windows${d.resolved ? '' : ', still open at the end'}): ${d.detail}`);
   list('Stale entries at the audit', auditStale, (e) => `\`${e.key}\` ${e.reason}: ${e.detail}`);
   list('Lost acknowledged writes', lost, (l) => `\`${l.key}\`: MySQL has ${show(l.actual)}, the writes allow ${l.expected.map(show).join(' or ')} (last acknowledged: ${show(l.lastAcked?.value)} by ${l.lastAcked?.path} at ${at(l.lastAcked?.end ?? 0)} s)`);
-  list('Stale reads after an acknowledged service write', stale.afterServiceWrite, (x) => `\`${x.key}\` read ${show(x.value)} by ${x.via} at ${at(x.start)} s${outside(x.start, x.end) ? '' : ' (in a fault window)'}; expected ${x.expected.map(show).join(' or ')}`);
-  list('Reads of a value SQL had replaced, outside fault windows', afterSqlOutside, (x) => `\`${x.key}\` read ${show(x.value)} by ${x.via} at ${at(x.start)} s; expected ${x.expected.map(show).join(' or ')}`);
-  list('Zombie sessions', sessions.zombies, (z) => `\`${z.key}\` user ${z.userId}, device ${z.identifier}, issued at ${new Date(z.issuedAt).toISOString()}: ${z.why}`);
-  list('Zombie tokens', tokens.zombies, (z) => `device ${z.identifier}, user ${z.userId}: ${z.why}`);
-  list('Zombie sockets', sockets.zombies, (z) => `device ${z.identifier}, user ${z.userId} on ${z.server}: ${z.why}`);
+  const acked = (w) => (w ? `; last acknowledged before it: ${show(w.value)} by ${w.path} at ${at(w.end)} s` : '');
+  list('Stale reads after an acknowledged service write', stale.afterServiceWrite, (x) => `\`${x.key}\` read ${show(x.value)} by ${x.via} at ${at(x.start)} s${outside(x.start, x.end) ? '' : ' (in a fault window)'}; expected ${x.expected.map(show).join(' or ')}${acked(x.lastAcked)}`);
+  list('Reads of a value SQL had replaced, outside fault windows', afterSqlOutside, (x) => `\`${x.key}\` read ${show(x.value)} by ${x.via} at ${at(x.start)} s; expected ${x.expected.map(show).join(' or ')}${acked(x.lastAcked)}`);
+  const zfmt = (z) => `${z.key}, user ${z.userId}, device ${z.identifier}, from ${at(z.start)} s for ${s(z.ms)} s (${s(z.outsideMs)} s outside windows${z.resolved ? '' : ', still there at the end'}): ${z.why}`;
+  list('Zombie sessions seen during the run, over 1 s outside fault windows', over(zSessions, 1000, 'outsideMs'), zfmt);
+  list('Zombie sockets seen during the run, over 1 s outside fault windows', over(zSockets, 1000, 'outsideMs'), zfmt);
+  list('Zombie sessions at the end', sessions.zombies, (z) => `\`${z.key}\` user ${z.userId}, device ${z.identifier}, issued at ${new Date(z.issuedAt).toISOString()}: ${z.why}`);
+  list('Zombie tokens at the end', tokens.zombies, (z) => `device ${z.identifier}, user ${z.userId}: ${z.why}`);
+  list('Zombie sockets at the end', sockets.zombies, (z) => `device ${z.identifier}, user ${z.userId} on ${z.server}: ${z.why}`);
   list('Answers other than 2xx/4xx outside fault windows', unexpected, (f) => `${f.kind}: ${f.cls} at ${at(f.start)}-${at(f.end)} s (${f.detail ?? ''})`, 20);
   if (load.harnessErrors.length) list('Harness errors', load.harnessErrors, (e) => e.split('\n')[0]);
   return out.join('\n') + '\n';
