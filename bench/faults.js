@@ -45,7 +45,7 @@ const CONFIG = {
   selftest: process.env.FAULTS_SELFTEST === '1',
   heartbeat: num('FAULTS_CDC_HEARTBEAT_SECONDS', 1),
   fsync: process.env.FAULTS_REDIS_FSYNC || 'always',
-  kinds: (process.env.FAULTS_KINDS || 'redis-pause,server-kill,binlog-kill,leader-kill,redis-kill').split(',').map((s) => s.trim()).filter(Boolean),
+  kinds: (process.env.FAULTS_KINDS || 'redis-pause,server-kill,binlog-kill,leader-kill,redis-kill').split(',').map((s) => s.trim()).filter((s) => s && s !== 'none'),
   keep: process.env.FAULTS_KEEP === '1',
 };
 const GROUPS = { nickSvc: 10, nickSql: 10, statusAdmin: 6, statusSql: 6, statusMixed: 8 };

@@ -56,12 +56,12 @@ class Load {
     return this.slots.filter((s) => s.up);
   }
 
-  /** Counts an answer; keeps those other than 2xx/4xx with their time span for the report. */
+  /** Counts an answer; keeps the service's answers other than 2xx/4xx with their time span for the report. */
   count(kind, cls, start, end, detail) {
     if (!this.ops.has(kind)) this.ops.set(kind, {});
     const c = this.ops.get(kind);
     c[cls] = (c[cls] ?? 0) + 1;
-    if (!/^(2xx|4\d\d)/.test(cls)) this.failures.push({ kind, cls, start, end, detail });
+    if (!/^(2xx|4\d\d|sql )/.test(cls)) this.failures.push({ kind, cls, start, end, detail });
   }
 
   /** One HTTP request to a live server; never throws. `outcome` says what a write did. */
@@ -106,7 +106,7 @@ class Load {
     try {
       const [res] = await conn.query(statement, params);
       outcome = res.affectedRows > 0 ? 'acked' : 'none';
-      this.count(kind, res.affectedRows > 0 ? '2xx' : '404/no row', send, this.now());
+      this.count(kind, res.affectedRows > 0 ? '2xx' : '404/0 rows', send, this.now());
     } catch (err) {
       outcome = ROLLED_BACK.has(err.code) ? 'none' : 'unknown';
       this.count(kind, `sql ${err.code ?? err.message}`, send, this.now(), err.message);

@@ -62,7 +62,7 @@ function report(r) {
   }
   p('');
 
-  p('Operations (4xx answers by HTTP status / business code; 401s are expected: sessions end as devices move, users are disabled and tokens are replaced):', '');
+  p('Operations (4xx answers by HTTP status / business code; 401s are expected: sessions end as devices move, users are disabled and tokens are replaced; for SQL, 2xx is a statement that matched its row and 404/0 rows one that did not, or an INSERT IGNORE of a device already there):', '');
   p('| operation | total | 2xx | 503 | 4xx | connection error / timeout | other |', '|---|---:|---:|---:|---|---:|---:|');
   let total = 0;
   for (const [kind, c] of [...load.ops.entries()].sort()) {

@@ -67,6 +67,7 @@ class Schedule {
   }
 
   async run(endAt) {
+    if (this.kinds.length === 0) return; // FAULTS_KINDS=none: the load alone, for comparison
     await this.wait(this.warmupMs);
     for (let i = 0; !this.stopping && this.now() < endAt - 8000; i += 1) {
       const kind = this.kinds[i % this.kinds.length];
@@ -184,12 +185,8 @@ function longestOutside(start, end, windows, marginMs) {
   return longest;
 }
 
-function inWindow(at, windows, marginMs) {
-  return overlapsWindow(at, at, windows, marginMs);
-}
-
 function overlapsWindow(start, end, windows, marginMs) {
   return windows.some((w) => start <= (w.end ?? Infinity) + marginMs && end >= w.start);
 }
 
-module.exports = { Monitor, Schedule, longestOutside, inWindow, overlapsWindow };
+module.exports = { Monitor, Schedule, longestOutside, overlapsWindow };
