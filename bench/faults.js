@@ -5,10 +5,17 @@
 // through the service (HTTP, Socket.IO) and through hand-written SQL for FAULTS_SECONDS while it
 // injects, one at a time with quiet gaps: Redis SIGSTOP/SIGCONT, Redis kill -9 and restart, SIGKILL
 // of a standby server, SIGKILL of the change-capture leader, KILL of the binlog dump connection.
-// Then it drains and reports (markdown, stdout and bench/.out/faults-latest.md): operations, faults,
-// sampled cache-vs-MySQL checks, disagreements lasting over 1 s / 3 s outside fault windows, stale
-// entries at a final full audit, lost acknowledged writes, stale reads after an acknowledged write,
-// zombie sessions, tokens and sockets.
+// Then it drains and reports: operations, faults, sampled cache-vs-MySQL checks, disagreements
+// lasting over 1 s / 3 s outside fault windows, stale entries at a final full audit, lost
+// acknowledged writes, stale reads after an acknowledged write, zombie sessions, tokens and
+// sockets (during the run and at its end). Markdown on stdout and in bench/.out/faults-latest.md;
+// every finding in bench/.out/faults-latest.json.
+//
+// Knobs (environment): FAULTS_SECONDS (180) of load; FAULTS_KINDS (all five, comma separated,
+// `none` for the load alone); FAULTS_GAP_SECONDS (12) between faults; FAULTS_PAUSE_SECONDS (4) of
+// SIGSTOP; FAULTS_MARGIN_SECONDS (2) added to each fault window; FAULTS_READERS (3);
+// FAULTS_RACERS (2); FAULTS_REDIS_FSYNC (always | everysec | no | none); FAULTS_SELFTEST=1 plants
+// one of each finding after the load; FAULTS_KEEP=1 keeps the server and Redis logs.
 //
 // Exit status 0 when the run completed, whatever the service did (the report is the result);
 // 1 when the harness itself failed. Everything it started is stopped and removed, on Ctrl-C too.
@@ -165,7 +172,7 @@ async function main() {
   const [[{ version }]] = await sql.query('SELECT VERSION() AS version');
   const redisVersion = /redis_version:(\S+)/.exec(await redisClient.info('server'))?.[1];
 
-  const markdown = report({
+  const { markdown, details } = report({
     config: CONFIG, groups: GROUPS, roam: { svc: ROAM_SVC, sql: ROAM_SQL }, versions: { mariadb: version, redis: redisVersion, node: process.version },
     planted, loadStart, loadEnd, windows: schedule.windows, load, history, sampler, watcher, drained, audit, lost, sessions, tokens, sockets,
     servers: slots.map((s) => ({ name: s.name, starts: s.starts })),
@@ -173,6 +180,7 @@ async function main() {
   process.stdout.write(markdown);
   fs.mkdirSync(path.join(__dirname, '.out'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, '.out', 'faults-latest.md'), markdown);
+  fs.writeFileSync(path.join(__dirname, '.out', 'faults-latest.json'), details); // every finding, for diagnosis
   if (load.harnessErrors.length > 0) {
     log(`${load.harnessErrors.length} harness error(s), first: ${load.harnessErrors[0]}`);
     return 1;

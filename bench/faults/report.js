@@ -93,6 +93,15 @@ function report(r) {
   list('Stale reads after an acknowledged service write', stale.afterServiceWrite, (x) => `\`${x.key}\` read ${show(x.value)} by ${x.via} at ${at(x.start)} s${outside(x.start, x.end) ? '' : ' (in a fault window)'}; expected ${x.expected.map(show).join(' or ')}${acked(x.lastAcked)}`);
   list('Reads of a value SQL had replaced, outside fault windows', afterSqlOutside, (x) => `\`${x.key}\` read ${show(x.value)} by ${x.via} at ${at(x.start)} s; expected ${x.expected.map(show).join(' or ')}${acked(x.lastAcked)}`);
   const zfmt = (z) => `${z.key}, user ${z.userId}, device ${z.identifier}, from ${at(z.start)} s for ${s(z.ms)} s (${s(z.outsideMs)} s outside windows${z.resolved ? '' : ', still there at the end'}): ${z.why}`;
+  const causes = (list) => {
+    const by = {};
+    list.forEach((z) => {
+      const cause = /^device belongs/.test(z.why) ? 'device moved to another user' : z.why;
+      by[cause] = (by[cause] ?? 0) + 1;
+    });
+    return Object.entries(by).map(([k, v]) => `${k} ×${v}`).join(', ');
+  };
+  if (over(zSessions, 1000, 'outsideMs').length > 0) p(`Zombie sessions over 1 s outside fault windows by cause: ${causes(over(zSessions, 1000, 'outsideMs'))}.`, '');
   list('Zombie sessions seen during the run, over 1 s outside fault windows', over(zSessions, 1000, 'outsideMs'), zfmt);
   list('Zombie sockets seen during the run, over 1 s outside fault windows', over(zSockets, 1000, 'outsideMs'), zfmt);
   list('Zombie sessions at the end', sessions.zombies, (z) => `\`${z.key}\` user ${z.userId}, device ${z.identifier}, issued at ${new Date(z.issuedAt).toISOString()}: ${z.why}`);
@@ -100,7 +109,12 @@ function report(r) {
   list('Zombie sockets at the end', sockets.zombies, (z) => `device ${z.identifier}, user ${z.userId} on ${z.server}: ${z.why}`);
   list('Answers other than 2xx/4xx outside fault windows', unexpected, (f) => `${f.kind}: ${f.cls} at ${at(f.start)}-${at(f.end)} s (${f.detail ?? ''})`, 20);
   if (load.harnessErrors.length) list('Harness errors', load.harnessErrors, (e) => e.split('\n')[0]);
-  return out.join('\n') + '\n';
+  const details = {
+    windows, disagreements: dis, staleReads: stale, lost, zombiesDuringRun: zom.filter((z) => z.ms > 1000),
+    zombiesAtEnd: { sessions: sessions.zombies, tokens: tokens.zombies, sockets: sockets.zombies },
+    auditStale, failures: load.failures, harnessErrors: load.harnessErrors,
+  };
+  return { markdown: out.join('\n') + '\n', details: JSON.stringify(details, (k, v) => (v === ANY ? 'any' : v === Infinity ? 'open' : v), 1) };
 }
 
 module.exports = { report };
