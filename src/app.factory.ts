@@ -41,6 +41,5 @@ export async function createApp(config?: AppConfig, options: CreateAppOptions = 
   await io.connect(config ?? loadConfig());
   app.useWebSocketAdapter(io);
   setupApiDocs(app);
-  app.enableShutdownHooks();
   return app;
 }

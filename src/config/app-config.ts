@@ -66,6 +66,9 @@ export class AppConfig {
   @IsString() MAIL_FROM = 'hi-server <no-reply@localhost>';
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
+
+  /** The longest a SIGTERM may take to close the process, whatever Redis and MySQL do meanwhile. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(600) SHUTDOWN_TIMEOUT_SECONDS = 10;
 }
 
 export class ConfigError extends Error {}

@@ -4,7 +4,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import Redis from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
-import { redisOptions } from '../redis/redis.factory';
+import { closeRedis, redisOptions } from '../redis/redis.factory';
 
 /**
  * Socket.IO over @socket.io/redis-adapter, so that a kick served by one process reaches a device
@@ -13,14 +13,16 @@ import { redisOptions } from '../redis/redis.factory';
 export class RedisIoAdapter extends IoAdapter {
   private clients: Redis[] = [];
   private adapter?: ReturnType<typeof createAdapter>;
+  private closing?: Promise<void>;
 
   constructor(app: INestApplicationContext) {
     super(app);
   }
 
   async connect(config: AppConfig): Promise<void> {
-    // Pub/Sub clients queue while reconnecting, unlike the request path's fail-fast client.
-    const options = { ...redisOptions(config), enableOfflineQueue: true, maxRetriesPerRequest: null };
+    // Pub/Sub clients queue while reconnecting and send again what a dropped connection lost,
+    // unlike the request path's fail-fast client: a kick published during a blip still goes out.
+    const options = { ...redisOptions(config), enableOfflineQueue: true, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true, commandTimeout: undefined };
     const pub = new Redis({ ...options, connectionName: 'hi-server:io-pub' });
     const sub = new Redis({ ...options, connectionName: 'hi-server:io-sub' });
     this.clients = [pub, sub];
@@ -35,10 +37,15 @@ export class RedisIoAdapter extends IoAdapter {
     return server;
   }
 
-  async close(server: Server): Promise<void> {
+  /** Nest closes the server once per gateway; the first call does the work, the others wait for it. */
+  close(server: Server): Promise<void> {
+    this.closing ??= this.closeOnce(server);
+    return this.closing;
+  }
+
+  private async closeOnce(server: Server): Promise<void> {
     await super.close(server);
-    // quit() waits for Redis; while Redis is down that would hold up shutdown for ever.
-    await Promise.all(this.clients.map((client) => (client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect())));
+    await Promise.all(this.clients.map((client) => closeRedis(client)));
     this.clients = [];
   }
 }

@@ -1,8 +1,8 @@
-import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from './redis.constants';
-import { connectRedis } from './redis.factory';
+import { closeRedis, connectRedis } from './redis.factory';
 
 @Global()
 @Module({
@@ -22,15 +22,9 @@ import { connectRedis } from './redis.factory';
   exports: [REDIS_CLIENT],
 })
 export class RedisModule implements OnApplicationShutdown {
-  private readonly logger = new Logger(RedisModule.name);
-
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.redis.status !== 'ready') return this.redis.disconnect();
-    await this.redis.quit().catch((err) => {
-      this.logger.warn(`redis quit: ${(err as Error).message}`);
-      this.redis.disconnect();
-    });
+  onApplicationShutdown(): Promise<void> {
+    return closeRedis(this.redis);
   }
 }
