@@ -2,13 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomInt } from 'crypto';
 import { EntityManager, MoreThan, Repository } from 'typeorm';
-import { CacheAsideService } from '../cache/cache-aside.service';
+import { CacheAsideService, RowCodec } from '../cache/cache-aside.service';
+import { CacheInvalidationSubscriber } from '../cache/cache-invalidation.subscriber';
 import { CacheKeys } from '../cache/cache-keys';
-import { jsonCodec } from '../cache/row-codec';
+import { entityCodec } from '../cache/row-codec';
 import { AppUser } from './app-user.entity';
 import { UserStatus } from '../common/user-status';
 
-const codec = jsonCodec('appUsers', AppUser);
 const REFER_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
 export interface NewAppUser {
@@ -25,17 +25,22 @@ export interface NewAppUser {
  */
 @Injectable()
 export class AppUserRepository {
+  private readonly codec: RowCodec<AppUser>;
+
   constructor(
     @InjectRepository(AppUser) private readonly repo: Repository<AppUser>,
     private readonly cache: CacheAsideService,
-  ) {}
+    private readonly invalidation: CacheInvalidationSubscriber,
+  ) {
+    this.codec = entityCodec('appUsers', repo.metadata);
+  }
 
   findById(id: number): Promise<AppUser | null> {
-    return this.cache.getRow(CacheKeys.appUserId(id), codec, () => this.repo.findOneBy({ id }));
+    return this.cache.getRow(CacheKeys.appUserId(id), this.codec, () => this.repo.findOneBy({ id }));
   }
 
   findByPhone(phone: string): Promise<AppUser | null> {
-    return this.cache.getByIndex(CacheKeys.appUserPhone(phone), codec, {
+    return this.cache.getByIndex(CacheKeys.appUserPhone(phone), this.codec, {
       rowKey: CacheKeys.appUserId,
       idOf: (row) => row.id,
       loadByIndex: () => this.repo.findOneBy({ phone }),
@@ -44,7 +49,7 @@ export class AppUserRepository {
   }
 
   findByEmail(email: string): Promise<AppUser | null> {
-    return this.cache.getByIndex(CacheKeys.appUserEmail(email), codec, {
+    return this.cache.getByIndex(CacheKeys.appUserEmail(email), this.codec, {
       rowKey: CacheKeys.appUserId,
       idOf: (row) => row.id,
       loadByIndex: () => this.repo.findOneBy({ email }),
@@ -61,12 +66,6 @@ export class AppUserRepository {
     return this.repo.find({ where: { id: MoreThan(afterId) }, order: { id: 'ASC' }, take: limit });
   }
 
-  /** The status as MySQL has it now (null: no such user), bypassing the cache. */
-  async statusOf(id: number): Promise<UserStatus | null> {
-    const row = await this.repo.findOne({ where: { id }, select: { id: true, status: true } });
-    return row ? row.status : null;
-  }
-
   /** Reads the row for a change, bypassing the cache, inside the caller's transaction. */
   lockById(manager: EntityManager, id: number): Promise<AppUser | null> {
     return manager.getRepository(AppUser).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -81,8 +80,10 @@ export class AppUserRepository {
     }
   }
 
-  save(user: AppUser, manager: EntityManager = this.repo.manager): Promise<AppUser> {
-    return manager.getRepository(AppUser).save(user);
+  async save(user: AppUser, manager: EntityManager = this.repo.manager): Promise<AppUser> {
+    const saved = await manager.getRepository(AppUser).save(user);
+    await this.invalidation.written(manager, AppUser, [saved]);
+    return saved;
   }
 
   async remove(user: AppUser, manager: EntityManager = this.repo.manager): Promise<void> {

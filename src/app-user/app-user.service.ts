@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
+import { endingsOfDeviceChange, endingsOfUserChange } from '../session/session-ending.policy';
 import { SessionService } from '../session/session.service';
 import { DeviceRepository } from '../device/device.repository';
 import { AppUser } from './app-user.entity';
@@ -39,33 +40,35 @@ export class AppUserService {
     });
   }
 
-  /** Disabling revokes every session of the user and kicks its sockets (`disabled`). */
+  /** Disabling ends every session of the user and kicks its sockets (`disabled`). */
   async setStatus(id: number, status: UserStatus): Promise<AppUser> {
-    const user = await this.change(id, (row) => {
+    return this.change(id, (row) => {
       row.status = status;
     });
-    if (status === UserStatus.Disabled) await this.sessions.revokeUser(id, 'disabled');
-    return user;
   }
 
-  /** Deletes the user and its devices through the model layer, then ends its sessions (`deleted`). */
+  /** Deletes the user and its devices through the model layer, then ends their sessions (`deleted`). */
   async delete(id: number): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    const endings = await this.dataSource.transaction(async (manager) => {
       const user = await this.users.lockById(manager, id);
       if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
-      await this.devices.removeAllOfUser(manager, id);
+      const devices = await this.devices.removeAllOfUser(manager, id);
       await this.users.remove(user, manager);
+      return [...endingsOfUserChange(user, null), ...devices.flatMap((device) => endingsOfDeviceChange(device, null))];
     });
-    // Every session of the user's devices was issued under the user, so user_sessions holds them all.
-    await this.sessions.revokeUser(id, 'deleted');
+    await this.sessions.end(endings);
   }
 
+  /** Changes the row as MySQL has it (locked), then ends the sessions the change ended. */
   private async change(id: number, apply: (user: AppUser) => void): Promise<AppUser> {
-    return this.dataSource.transaction(async (manager) => {
+    const { before, after } = await this.dataSource.transaction(async (manager) => {
       const user = await this.users.lockById(manager, id);
       if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
+      const image = { id: user.id, status: user.status };
       apply(user);
-      return this.users.save(user, manager);
+      return { before: image, after: await this.users.save(user, manager) };
     });
+    await this.sessions.end(endingsOfUserChange(before, after));
+    return after;
   }
 }

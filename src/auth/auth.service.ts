@@ -5,9 +5,11 @@ import { AppUser } from '../app-user/app-user.entity';
 import { UserStatus } from '../common/user-status';
 import { AppUserRepository } from '../app-user/app-user.repository';
 import { AppError } from '../common/app-error';
-import { ErrorCode } from '../common/error-codes';
+import { ErrorCode, ErrorSpec } from '../common/error-codes';
 import { onDuplicateEntry, retryTransaction } from '../common/transactions';
 import { Attached, DeviceFields, DeviceRepository } from '../device/device.repository';
+import { SessionIntegrity } from '../device/session-integrity.service';
+import { KickReason, REVOKED_ERROR } from '../session/kick-reason';
 import { InviteService } from '../invite/invite.service';
 import { LoginAttempts } from '../session/login-attempts.service';
 import { PasswordHasher } from '../session/password-hasher';
@@ -20,6 +22,9 @@ export interface LoginResult {
   /** The device's new secret, to present at its next device login (CONTRACT section 3). */
   deviceSecret: string;
 }
+
+/** A login whose user changed while it ran answers as a login of that user would have. */
+const LOGIN_REFUSED: Partial<Record<KickReason, ErrorSpec>> = { disabled: ErrorCode.USER_DISABLED, deleted: ErrorCode.USER_NOT_FOUND };
 
 export interface Credentials {
   phone: string;
@@ -37,6 +42,7 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly attempts: LoginAttempts,
     private readonly sessions: SessionService,
+    private readonly integrity: SessionIntegrity,
   ) {}
 
   /** An unknown device gets a new guest user; a known one logs in as the user it belongs to. */
@@ -94,16 +100,12 @@ export class AuthService {
   }
 
   /**
-   * Issues the session, then reads the user's status from MySQL: a disable that committed while
-   * this login ran revoked the sessions it could see, and this one may not have been among them.
+   * A change that committed while this login ran (the user disabled or deleted, the device moved,
+   * unbound or deleted, by the service or by hand) leaves no session behind: see SessionIntegrity.
    */
   private async startSession(userId: number, identifier: string, attached: Attached): Promise<LoginResult> {
-    const { token, sessionId } = await this.sessions.issue(userId, identifier);
-    const status = await this.users.statusOf(userId);
-    if (status !== UserStatus.Active) {
-      await this.sessions.revoke([sessionId], status === null ? 'deleted' : 'disabled');
-      throw new AppError(status === null ? ErrorCode.USER_NOT_FOUND : ErrorCode.USER_DISABLED);
-    }
+    const { token, ended } = await this.integrity.issue(userId, identifier);
+    if (ended) throw new AppError(LOGIN_REFUSED[ended] ?? REVOKED_ERROR[ended]);
     return { token, userId, deviceId: attached.device.id, deviceSecret: attached.secret };
   }
 

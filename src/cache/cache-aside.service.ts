@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
@@ -20,6 +20,14 @@ if #KEYS > 2 then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
 redis.call('DEL', KEYS[2])
 return 1`;
 
+// Deletes a key only if it still holds the value that was read: a fill that replaced it stays.
+const DELETE_IF_SAME = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Keys whose foreign value was logged; forgotten wholesale when full, so memory stays bounded. */
+const MAX_REPORTED_KEYS = 10_000;
+
 export interface IndexLookup<T> {
   rowKey(id: string | number): string;
   idOf(row: T): string | number;
@@ -30,7 +38,10 @@ export interface IndexLookup<T> {
 export interface RowCodec<T> {
   entity: string;
   encode(row: T): string;
-  decode(json: string): T;
+  /** The row, or null when the value is not a valid row of the entity (see row-codec.ts). */
+  decode(json: string): T | null;
+  /** Whether an index key's value can be the id of a row. */
+  isId(value: string): boolean;
 }
 
 /**
@@ -40,7 +51,9 @@ export interface RowCodec<T> {
  */
 @Injectable()
 export class CacheAsideService {
+  private readonly logger = new Logger('Cache');
   private readonly inflight = new Map<string, Inflight>();
+  private readonly reported = new Set<string>();
   /** Off only in the test and benchmark that show what leases prevent. */
   leases = true;
 
@@ -50,15 +63,24 @@ export class CacheAsideService {
     private readonly stats: CacheStats,
   ) {
     this.redis.defineCommand('hiLeasedFill', { lua: FILL_SCRIPT });
+    this.redis.defineCommand('hiDeleteIfSame', { numberOfKeys: 1, lua: DELETE_IF_SAME });
   }
 
   /** A row by its primary key, e.g. `cache:appUsers:id:{id}`. */
   async getRow<T>(key: string, codec: RowCodec<T>, load: () => Promise<T | null>): Promise<T | null> {
     if (this.config.CACHE_BYPASS) return load();
     const cached = await this.redis.get(key);
-    if (cached !== null) {
+    if (cached === PLACEHOLDER) {
       this.stats.hit(codec.entity);
-      return cached === PLACEHOLDER ? null : codec.decode(cached);
+      return null;
+    }
+    if (cached !== null) {
+      const row = codec.decode(cached);
+      if (row !== null) {
+        this.stats.hit(codec.entity);
+        return row;
+      }
+      await this.discardForeign(key, cached, codec.entity);
     }
     this.stats.miss(codec.entity);
     return this.coalesce(key, async (lease) => {
@@ -81,9 +103,10 @@ export class CacheAsideService {
       this.stats.hit(codec.entity);
       return null;
     }
-    if (cachedId !== null) {
+    if (cachedId !== null && codec.isId(cachedId)) {
       return this.getRow(rowKey(cachedId), codec, () => loadById(cachedId));
     }
+    if (cachedId !== null) await this.discardForeign(indexKey, cachedId, codec.entity);
     this.stats.miss(codec.entity);
     return this.coalesce(indexKey, async (lease) => {
       const row = await loadByIndex();
@@ -95,6 +118,21 @@ export class CacheAsideService {
       }
       return row;
     });
+  }
+
+  /**
+   * A value this service would never have written (another service's layout, garbage, a row from
+   * before a column existed): counted, logged once per key, and deleted if it is still there, so
+   * the miss that follows refills the key from MySQL under the usual lease.
+   */
+  private async discardForeign(key: string, value: string, entity: string): Promise<void> {
+    this.stats.foreign(entity);
+    if (!this.reported.has(key)) {
+      if (this.reported.size >= MAX_REPORTED_KEYS) this.reported.clear();
+      this.reported.add(key);
+      this.logger.warn(`${key} held a value that is not a ${entity} row (${JSON.stringify(value.slice(0, 80))}): treated as a miss and refilled`);
+    }
+    await (this.redis as unknown as LeasedFill).hiDeleteIfSame(key, value);
   }
 
   /**
@@ -168,4 +206,5 @@ interface Inflight {
 
 interface LeasedFill {
   hiLeasedFill(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  hiDeleteIfSame(key: string, value: string): Promise<number>;
 }

@@ -2,8 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   DataSource,
+  EntityManager,
   EntitySubscriberInterface,
+  EntityTarget,
   InsertEvent,
+  ObjectLiteral,
   QueryRunner,
   RemoveEvent,
   TransactionCommitEvent,
@@ -69,6 +72,15 @@ export class CacheInvalidationSubscriber implements EntitySubscriberInterface {
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
     if (!event.queryRunner.isTransactionActive) this.pending.delete(event.queryRunner);
+  }
+
+  /**
+   * A repository's write of these rows: their keys are invalidated after commit even when TypeORM
+   * found nothing to change and so raised no event (go-zero's ExecCtx always deletes, too). A row
+   * already set to the value it is saved with may still be cached with an older one.
+   */
+  async written(manager: EntityManager, target: EntityTarget<ObjectLiteral>, rows: object[]): Promise<void> {
+    await this.collect(manager.queryRunner, manager.connection.getMetadata(target).tableName, rows);
   }
 
   /** Also used by repository methods whose writes TypeORM reports without rows. */

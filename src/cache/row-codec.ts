@@ -1,16 +1,55 @@
-import { RowCodec } from './cache-aside.service';
+import type { EntityMetadata } from 'typeorm';
+import type { RowCodec } from './cache-aside.service';
 
-const DATE_FIELDS = ['createdAt', 'updatedAt'];
+type Kind = 'integer' | 'string' | 'date';
+const INTEGER_TYPES = new Set(['int', 'integer', 'tinyint', 'smallint', 'mediumint']);
 
-/** Rows are cached as their JSON; dates come back as Date objects. */
-export function jsonCodec<T extends object>(entity: string, ctor: new () => T): RowCodec<T> {
+interface Field {
+  property: string;
+  kind: Kind;
+  nullable: boolean;
+}
+
+/**
+ * Rows are cached as the JSON of the entity (dates as ISO strings). A cached value is trusted only
+ * if it decodes into a valid row of the entity: a JSON object with every column, each of its
+ * column's type (a go-zero service sharing the Redis writes `{"Id":1,"Phone":{"String":..}}`; a
+ * row cached before a column existed lacks it). Anything else decodes to null and is treated as a
+ * miss. The fields come from the entity's own TypeORM metadata, so they cannot drift from it.
+ */
+export function entityCodec<T extends object>(entity: string, metadata: EntityMetadata): RowCodec<T> {
+  const fields: Field[] = metadata.columns.map((column) => ({
+    property: column.propertyName,
+    kind: column.isCreateDate || column.isUpdateDate || /date|time/.test(String(column.type)) ? 'date' : INTEGER_TYPES.has(String(column.type)) ? 'integer' : 'string',
+    nullable: column.isNullable,
+  }));
+  const create = () => metadata.create() as T;
   return {
     entity,
     encode: (row) => JSON.stringify(row),
     decode: (json) => {
-      const raw = JSON.parse(json) as Record<string, unknown>;
-      for (const field of DATE_FIELDS) if (typeof raw[field] === 'string') raw[field] = new Date(raw[field] as string);
-      return Object.assign(new ctor(), raw);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(json);
+      } catch {
+        return null;
+      }
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+      const row = raw as Record<string, unknown>;
+      for (const field of fields) {
+        const value = row[field.property];
+        if (value === null && field.nullable) continue;
+        if (!fits(value, field.kind)) return null;
+        if (field.kind === 'date') row[field.property] = new Date(value as string);
+      }
+      return Object.assign(create(), row);
     },
+    isId: (value) => /^[1-9]\d{0,19}$/.test(value),
   };
+}
+
+function fits(value: unknown, kind: Kind): boolean {
+  if (kind === 'integer') return Number.isSafeInteger(value);
+  if (kind === 'string') return typeof value === 'string';
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
 }

@@ -1,4 +1,6 @@
 import { KEYS_BY_TABLE } from '../cache/cache-keys';
+import { UserStatus } from '../common/user-status';
+import { DeviceImage, endingsOfDeviceChange, endingsOfUserChange, SessionEnding, UserImage } from '../session/session-ending.policy';
 
 export const CACHED_TABLES = Object.keys(KEYS_BY_TABLE);
 
@@ -49,32 +51,20 @@ function unquote(identifier: string): string {
   return identifier.replace(/``/g, '`');
 }
 
-export type SessionEnding =
-  | { kind: 'user'; userId: number; reason: 'disabled' | 'deleted' }
-  | { kind: 'device'; userId: number; identifier: string; reason: 'unbound' | 'migrated' };
-
 /**
- * The sessions a row change ends, whoever made it: a user deleted or disabled, a device deleted
- * (unbound) or moved to another user (migrated). Changes made through the service have ended
- * their sessions already; doing it again finds nothing left, so hand-written SQL is covered too.
+ * The sessions a row change ends, whoever made it (session-ending.policy.ts), from the binlog's
+ * before and after images. Changes made through the service have ended their sessions already;
+ * doing it again finds nothing left, so hand-written SQL is covered too.
  */
 export function sessionEndingsOfRows(table: string, rows: Array<Row | { before: Row; after: Row }>, deleted: boolean): SessionEnding[] {
-  const endings: SessionEnding[] = [];
-  for (const row of rows) {
-    const change = 'before' in row && 'after' in row && isRow(row.before) && isRow(row.after) ? (row as { before: Row; after: Row }) : null;
-    if (table === 'app_users') {
-      if (deleted) endings.push({ kind: 'user', userId: Number((row as Row).id), reason: 'deleted' });
-      else if (change && Number(change.before.status) === 1 && Number(change.after.status) === 2) {
-        endings.push({ kind: 'user', userId: Number(change.after.id), reason: 'disabled' });
-      }
-    } else if (table === 'devices') {
-      if (deleted) {
-        const device = row as Row;
-        endings.push({ kind: 'device', userId: Number(device.user_id), identifier: String(device.identifier), reason: 'unbound' });
-      } else if (change && Number(change.before.user_id) !== Number(change.after.user_id)) {
-        endings.push({ kind: 'device', userId: Number(change.before.user_id), identifier: String(change.before.identifier), reason: 'migrated' });
-      }
-    }
-  }
-  return endings;
+  const image = table === 'app_users' ? userImage : table === 'devices' ? deviceImage : null;
+  if (!image) return [];
+  const endingsOf = (table === 'app_users' ? endingsOfUserChange : endingsOfDeviceChange) as (b: unknown, a: unknown) => SessionEnding[];
+  return rows.flatMap((row) => {
+    if ('before' in row && 'after' in row && isRow(row.before) && isRow(row.after)) return endingsOf(image(row.before), image(row.after));
+    return deleted ? endingsOf(image(row as Row), null) : endingsOf(null, image(row as Row));
+  });
 }
+
+const userImage = (row: Row): UserImage => ({ id: Number(row.id), status: Number(row.status) as UserStatus });
+const deviceImage = (row: Row): DeviceImage => ({ identifier: String(row.identifier), userId: Number(row.user_id) });

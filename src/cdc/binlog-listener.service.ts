@@ -1,7 +1,8 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { RowDataPacket } from 'mysql2/promise';
 import { AppConfig } from '../config/app-config';
-import { cachedTablesNamedBy, CACHED_TABLES, keysOfRows, SessionEnding, sessionEndingsOfRows } from './binlog-changes';
+import { SessionEnding } from '../session/session-ending.policy';
+import { cachedTablesNamedBy, CACHED_TABLES, keysOfRows, sessionEndingsOfRows } from './binlog-changes';
 import { BinlogPosition, describePosition } from './binlog-position';
 import { CdcStatus } from './cdc-status';
 import { ChangeApplier } from './change-applier';

@@ -4,7 +4,7 @@ import { CacheInvalidator } from '../cache/cache-invalidator.service';
 import { CacheKeys, SCOPE_BY_TABLE } from '../cache/cache-keys';
 import { scanUnlink } from '../cache/keyspace';
 import { REDIS_CLIENT } from '../redis/redis.constants';
-import { SessionEnding } from './binlog-changes';
+import { SessionEnding } from '../session/session-ending.policy';
 import { BinlogPosition } from './binlog-position';
 import { SessionEnder } from './session-ender';
 import { CdcStatus } from './cdc-status';

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
+import { endingsOfDeviceChange, SessionEnding } from '../session/session-ending.policy';
 import { SessionService } from '../session/session.service';
 import { Device } from './device.entity';
 import { DevicePresence } from './device-presence';
@@ -46,21 +47,27 @@ export class DeviceManager {
     // The cached row answers the common 404 without a transaction; the locked read below decides.
     const cached = await this.devices.findByIdentifier(identifier);
     if (!cached || cached.userId !== userId) throw new AppError(ErrorCode.DEVICE_NOT_FOUND);
-    await this.dataSource.transaction(async (manager) => {
+    const removed = await this.dataSource.transaction(async (manager) => {
       const device = await manager.getRepository(Device).findOne({ where: { identifier }, lock: { mode: 'pessimistic_write' } });
       if (!device || device.userId !== userId) throw new AppError(ErrorCode.DEVICE_NOT_FOUND);
+      const image = { identifier: device.identifier, userId: device.userId };
       await this.devices.remove(device, manager);
+      return image;
     });
-    await this.sessions.revokeDevices(userId, [identifier], 'unbound');
+    await this.sessions.end(endingsOfDeviceChange(removed, null));
   }
 
-  /** Inside the caller's transaction: moves every device of `fromUserId`; returns their identifiers. */
-  async moveAll(manager: EntityManager, fromUserId: number, toUserId: number): Promise<string[]> {
-    return (await this.devices.moveDevicesToUser(manager, fromUserId, toUserId)).map((d) => d.identifier);
+  /**
+   * Inside the caller's transaction: moves every device of `fromUserId`; returns the endings the
+   * move makes, for the caller to apply once it committed (`migrated`).
+   */
+  async moveAll(manager: EntityManager, fromUserId: number, toUserId: number): Promise<SessionEnding[]> {
+    const moved = await this.devices.moveDevicesToUser(manager, fromUserId, toUserId);
+    return moved.flatMap((device) => endingsOfDeviceChange({ identifier: device.identifier, userId: fromUserId }, device));
   }
 
   /** After the move committed: every session of every moved device ends as `migrated`. */
-  async endMovedSessions(fromUserId: number, identifiers: string[]): Promise<void> {
-    await this.sessions.revokeDevices(fromUserId, identifiers, 'migrated');
+  async endMovedSessions(endings: SessionEnding[]): Promise<void> {
+    await this.sessions.end(endings);
   }
 }

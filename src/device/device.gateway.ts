@@ -14,6 +14,7 @@ import { Kick, SessionKicks } from '../session/session-kicks';
 import { SessionService } from '../session/session.service';
 import { SessionStore } from '../session/session.store';
 import { DevicePresence } from './device-presence';
+import { SessionIntegrity } from './session-integrity.service';
 import { DEVICES_NAMESPACE, DeviceSocketData, DeviceToServerEvents, Rooms, ServerToDeviceEvents } from './device-events';
 
 type DeviceNamespace = Namespace<DeviceToServerEvents, ServerToDeviceEvents, Record<string, never>, DeviceSocketData>;
@@ -37,6 +38,7 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     private readonly store: SessionStore,
     private readonly kicks: SessionKicks,
     private readonly presence: DevicePresence,
+    private readonly integrity: SessionIntegrity,
     private readonly config: AppConfig,
   ) {}
 
@@ -90,17 +92,24 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     }
   }
 
-  /** Re-checks this process's sockets; returns how many it kicked. */
+  /**
+   * Re-checks this process's sockets: a session that is gone had its kick message lost; one that
+   * still exists but that MySQL says may not live (a zombie that slipped past every other check)
+   * is ended here, which kicks its sockets on every process. Returns how many sockets it kicked.
+   */
   async sweep(): Promise<number> {
     const sockets = [...this.namespace.sockets.values()];
     if (sockets.length === 0) return 0;
     await this.presence
       .refresh(sockets.map((s) => ({ identifier: s.data.identifier, socketId: s.id })), this.presenceTtlMs)
       .catch(() => undefined);
-    const ended = await this.store.missing([...new Set(sockets.map((s) => s.data.sessionId))]);
+    const sessions = [...new Map(sockets.map(({ data }) => [data.sessionId, { ...data, issuedAt: 0 }])).values()];
+    const ended = await this.store.missing(sessions.map((s) => s.sessionId));
+    const zombies = await this.integrity.endInvalid(sessions.filter((s) => !ended.has(s.sessionId)));
+    zombies.forEach((z) => this.logger.warn(`sweep ended session ${z.sessionId.slice(0, 12)} of device ${z.identifier} (user ${z.userId}): ${z.reason}`));
     const stale = sockets.filter((s) => ended.has(s.data.sessionId));
     await Promise.all(stale.map((socket) => this.kickLocal(socket)));
-    return stale.length;
+    return stale.length + sockets.filter((s) => zombies.some((z) => z.sessionId === s.data.sessionId)).length;
   }
 
   private async kickLocal(socket: DeviceSocket): Promise<void> {

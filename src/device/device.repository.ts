@@ -1,15 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { CacheAsideService } from '../cache/cache-aside.service';
+import { CacheAsideService, RowCodec } from '../cache/cache-aside.service';
 import { CacheKeys } from '../cache/cache-keys';
-import { jsonCodec } from '../cache/row-codec';
+import { entityCodec } from '../cache/row-codec';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { matchesHash, newSecret, sha256Hex } from '../common/secrets';
+import { UserStatus } from '../common/user-status';
+import type { SessionFacts } from '../session/session-ending.policy';
 import { Device } from './device.entity';
 
-const codec = jsonCodec('devices', Device);
 
 export interface Attached {
   device: Device;
@@ -29,13 +30,44 @@ export interface DeviceFields {
 /** Device rows; `cache:devices:identifier:{identifier}` holds the row itself. */
 @Injectable()
 export class DeviceRepository {
+  private readonly codec: RowCodec<Device>;
+
   constructor(
     @InjectRepository(Device) private readonly repo: Repository<Device>,
     private readonly cache: CacheAsideService,
-  ) {}
+  ) {
+    this.codec = entityCodec('devices', repo.metadata);
+  }
 
   findByIdentifier(identifier: string): Promise<Device | null> {
-    return this.cache.getRow(CacheKeys.deviceIdentifier(identifier), codec, () => this.repo.findOneBy({ identifier }));
+    return this.cache.getRow(CacheKeys.deviceIdentifier(identifier), this.codec, () => this.repo.findOneBy({ identifier }));
+  }
+
+  /**
+   * What MySQL says now, past the cache, about each session's device and user: the facts that
+   * decide whether the session may live (session-ending.policy.ts). Two queries for any number.
+   */
+  async sessionFacts(sessions: Array<{ userId: number; identifier: string }>): Promise<SessionFacts[]> {
+    const devices = new Map<string, { owner: number; ownerStatus: UserStatus | null }>();
+    for (const chunk of chunks([...new Set(sessions.map((s) => s.identifier))])) {
+      const rows: Array<{ identifier: string; user_id: number; status: number | null }> = await this.repo.query(
+        'SELECT d.identifier, d.user_id, u.status FROM devices d LEFT JOIN app_users u ON u.id = d.user_id WHERE d.identifier IN (?)',
+        [chunk],
+      );
+      for (const row of rows) devices.set(row.identifier, { owner: Number(row.user_id), ownerStatus: statusOf(row.status) });
+    }
+    // A session whose device is gone, or belongs to someone else, still needs its own user's status.
+    const users = new Map<number, UserStatus>();
+    const unknown = [...new Set(sessions.filter((s) => devices.get(s.identifier)?.owner !== s.userId).map((s) => s.userId))];
+    for (const chunk of chunks(unknown)) {
+      const rows: Array<{ id: number; status: number }> = await this.repo.query('SELECT id, status FROM app_users WHERE id IN (?)', [chunk]);
+      for (const row of rows) users.set(Number(row.id), statusOf(row.status)!);
+    }
+    return sessions.map(({ userId, identifier }) => {
+      const device = devices.get(identifier);
+      const userStatus = device?.owner === userId ? device.ownerStatus : (users.get(userId) ?? null);
+      return { deviceOwner: device?.owner ?? null, userStatus };
+    });
   }
 
   findByUser(userId: number, manager: EntityManager = this.repo.manager): Promise<Device[]> {
@@ -129,4 +161,14 @@ function pick(fields: DeviceFields): Partial<Device> {
  */
 function assertSecret(device: Device, secret: string | undefined): void {
   if (device.secretHash !== null && !matchesHash(device.secretHash, secret)) throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID);
+}
+
+function chunks<T>(items: T[], size = 1000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function statusOf(value: number | null): UserStatus | null {
+  return value === null ? null : (Number(value) as UserStatus);
 }

@@ -6,13 +6,14 @@ import { DataSource } from 'typeorm';
 import { AppUser } from '../app-user/app-user.entity';
 import { UserStatus } from '../common/user-status';
 import { AppUserRepository } from '../app-user/app-user.repository';
-import { SessionService } from '../session/session.service';
+import { REVOKED_ERROR } from '../session/kick-reason';
 import { CacheInvalidationSubscriber } from '../cache/cache-invalidation.subscriber';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
 import { retryTransaction } from '../common/transactions';
 import { DeviceManager } from '../device/device-manager.service';
+import { SessionIntegrity } from '../device/session-integrity.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { MailTransport } from './mail-transport';
 
@@ -48,7 +49,7 @@ export class EmailBindingService {
     private readonly mail: MailTransport,
     private readonly users: AppUserRepository,
     private readonly devices: DeviceManager,
-    private readonly sessions: SessionService,
+    private readonly integrity: SessionIntegrity,
     private readonly invalidation: CacheInvalidationSubscriber,
   ) {
     redis.defineCommand('hiConsumeEmailCode', { numberOfKeys: 2, lua: CONSUME_CODE });
@@ -92,8 +93,9 @@ export class EmailBindingService {
       return { targetId: owner.id, moved };
     });
     if (!outcome.moved) return { email, userId: outcome.targetId, migrated: false };
-    await this.devices.endMovedSessions(userId, outcome.moved);
-    const { token } = await this.sessions.issue(outcome.targetId, identifier);
+    await this.devices.endMovedSessions(outcome.moved);
+    const { token, ended } = await this.integrity.issue(outcome.targetId, identifier);
+    if (ended) throw new AppError(REVOKED_ERROR[ended]);
     return { email, userId: outcome.targetId, migrated: true, token };
   }
 

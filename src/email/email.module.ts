@@ -4,12 +4,13 @@ import { SessionModule } from '../session/session.module';
 import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
 import { AppConfig } from '../config/app-config';
 import { DeviceManagerModule } from '../device/device-manager.module';
+import { DeviceModule } from '../device/device.module';
 import { EmailController } from './email.controller';
 import { EmailBindingService } from './email-binding.service';
 import { LogMailTransport, MailTransport, SmtpMailTransport } from './mail-transport';
 
 @Module({
-  imports: [AppUserModule, SessionModule, DeviceManagerModule],
+  imports: [AppUserModule, SessionModule, DeviceModule, DeviceManagerModule],
   controllers: [EmailController],
   providers: [
     EmailBindingService,

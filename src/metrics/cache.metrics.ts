@@ -45,6 +45,16 @@ export class CacheMetrics {
         for (const [entity, c] of Object.entries(stats.snapshot())) this.inc({ entity }, c.misses);
       },
     });
+    new Counter({
+      name: 'hi_cache_foreign_values_total',
+      help: 'cached values that were not a valid row or id of the entity (another layout, garbage), treated as misses, by entity',
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const [entity, c] of Object.entries(stats.snapshot())) this.inc({ entity }, c.foreign);
+      },
+    });
     new Gauge({
       name: 'hi_cache_hit_ratio',
       help: 'hits / (hits + misses) since start, by entity',

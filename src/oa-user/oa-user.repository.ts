@@ -1,27 +1,32 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { CacheAsideService } from '../cache/cache-aside.service';
+import { CacheAsideService, RowCodec } from '../cache/cache-aside.service';
+import { CacheInvalidationSubscriber } from '../cache/cache-invalidation.subscriber';
 import { CacheKeys } from '../cache/cache-keys';
-import { jsonCodec } from '../cache/row-codec';
+import { entityCodec } from '../cache/row-codec';
 import { OaUser } from './oa-user.entity';
 
-const codec = jsonCodec('oaUsers', OaUser);
 
 /** Staff rows: cached reads, entity writes (the subscriber invalidates after commit). */
 @Injectable()
 export class OaUserRepository {
+  private readonly codec: RowCodec<OaUser>;
+
   constructor(
     @InjectRepository(OaUser) private readonly repo: Repository<OaUser>,
     private readonly cache: CacheAsideService,
-  ) {}
+    private readonly invalidation: CacheInvalidationSubscriber,
+  ) {
+    this.codec = entityCodec('oaUsers', repo.metadata);
+  }
 
   findById(id: number): Promise<OaUser | null> {
-    return this.cache.getRow(CacheKeys.oaUserId(id), codec, () => this.repo.findOneBy({ id }));
+    return this.cache.getRow(CacheKeys.oaUserId(id), this.codec, () => this.repo.findOneBy({ id }));
   }
 
   findByPhone(phone: string): Promise<OaUser | null> {
-    return this.cache.getByIndex(CacheKeys.oaUserPhone(phone), codec, {
+    return this.cache.getByIndex(CacheKeys.oaUserPhone(phone), this.codec, {
       rowKey: CacheKeys.oaUserId,
       idOf: (row) => row.id,
       loadByIndex: () => this.repo.findOneBy({ phone }),
@@ -52,7 +57,9 @@ export class OaUserRepository {
     return manager.getRepository(OaUser).existsBy({ phone });
   }
 
-  save(user: OaUser, manager: EntityManager = this.repo.manager): Promise<OaUser> {
-    return manager.getRepository(OaUser).save(user);
+  async save(user: OaUser, manager: EntityManager = this.repo.manager): Promise<OaUser> {
+    const saved = await manager.getRepository(OaUser).save(user);
+    await this.invalidation.written(manager, OaUser, [saved]);
+    return saved;
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { isKickReason, KickReason, REVOKED_ERROR } from './kick-reason';
+import { SessionEnding } from './session-ending.policy';
 import { SessionKicks } from './session-kicks';
 import { RevokedSession, Session, SessionStore } from './session.store';
 import { newToken, sessionIdOf } from './token';
@@ -59,6 +60,36 @@ export class SessionService {
     const revoked: RevokedSession[] = [];
     for (const userId of await this.store.usersWithSessions(userIds)) revoked.push(...(await this.revokeUser(userId, reason)));
     return revoked;
+  }
+
+  /**
+   * Ends what a committed change ended (see session-ending.policy.ts). Users first: a user deleted
+   * with its devices ends as `deleted`, and the device endings then find nothing left. One
+   * revocation per (reason, user), so a bulk change costs a few round trips, not one per row.
+   */
+  async end(endings: SessionEnding[]): Promise<RevokedSession[]> {
+    const revoked: RevokedSession[] = [];
+    for (const reason of ['deleted', 'disabled'] as const) {
+      const userIds = endings.flatMap((e) => (e.kind === 'user' && e.reason === reason ? [e.userId] : []));
+      revoked.push(...(await this.revokeUsers([...new Set(userIds)], reason)));
+    }
+    const devices = new Map<string, { reason: 'unbound' | 'migrated'; userId: number; identifiers: string[] }>();
+    for (const ending of endings) {
+      if (ending.kind !== 'device') continue;
+      const group = `${ending.reason}:${ending.userId}`;
+      if (!devices.has(group)) devices.set(group, { reason: ending.reason, userId: ending.userId, identifiers: [] });
+      devices.get(group)!.identifiers.push(ending.identifier);
+    }
+    for (const { reason, userId, identifiers } of devices.values()) revoked.push(...(await this.revokeDevices(userId, identifiers, reason)));
+    return revoked;
+  }
+
+  /** The live sessions these endings would look at: the users' sessions and the devices' current ones. */
+  async sessionsTouchedBy(endings: SessionEnding[]): Promise<RevokedSession[]> {
+    const userIds = [...new Set(endings.flatMap((e) => (e.kind === 'user' ? [e.userId] : [])))];
+    const identifiers = [...new Set(endings.flatMap((e) => (e.kind === 'device' ? [e.identifier] : [])))];
+    const found = [...(await this.store.sessionsOfUsers(userIds)), ...(await this.store.currentSessionsOfDevices(identifiers))];
+    return [...new Map(found.map((s) => [s.sessionId, s])).values()];
   }
 
   isAlive(sessionId: string): Promise<boolean> {

@@ -135,9 +135,26 @@ export class SessionStore {
   async currentSessionsOfDevices(identifiers: string[]): Promise<RevokedSession[]> {
     if (identifiers.length === 0) return [];
     const sids = (await this.redis.mget(identifiers.map(SessionKeys.deviceSession))).filter((sid): sid is string => sid !== null);
+    return this.withSessions(sids);
+  }
+
+  /** The sessions of these ids that still exist. */
+  private async withSessions(sids: string[]): Promise<RevokedSession[]> {
     if (sids.length === 0) return [];
     const raws = await this.redis.mget(sids.map(SessionKeys.session));
     return sids.flatMap((sessionId, i) => (raws[i] ? [{ sessionId, ...(JSON.parse(raws[i] as string) as Session) }] : []));
+  }
+
+  /** Every live session of these users (a pipeline of ZRANGE, then one MGET). */
+  async sessionsOfUsers(userIds: number[]): Promise<RevokedSession[]> {
+    if (userIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    userIds.forEach((id) => pipeline.zrange(SessionKeys.userSessions(id), 0, -1));
+    const sids = ((await pipeline.exec()) ?? []).flatMap(([err, result]) => {
+      if (err) throw err;
+      return result as string[];
+    });
+    return this.withSessions(sids);
   }
 
   /** Which of these users have any session (one pipeline of EXISTS). */

@@ -2,13 +2,12 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { AppUser } from '../../src/app-user/app-user.entity';
 import { AppUserRepository } from '../../src/app-user/app-user.repository';
-import { CacheAsideService } from '../../src/cache/cache-aside.service';
+import { CacheAsideService, RowCodec } from '../../src/cache/cache-aside.service';
 import { CacheKeys } from '../../src/cache/cache-keys';
-import { jsonCodec } from '../../src/cache/row-codec';
+import { entityCodec } from '../../src/cache/row-codec';
 import { uniquePhone } from '../support/builders';
 import { TestWorld } from '../support/test-app';
 
-const codec = jsonCodec('appUsers', AppUser);
 
 /**
  * Misses on one key share one query per process, but a miss that arrives after a change's
@@ -18,11 +17,13 @@ describe('coalesced misses and invalidation', () => {
   let world: TestWorld;
   let app: NestFastifyApplication;
   let cache: CacheAsideService;
+  let codec: RowCodec<AppUser>;
 
   beforeAll(async () => {
     world = await TestWorld.create();
     ({ app } = await world.start());
     cache = app.get(CacheAsideService);
+    codec = entityCodec('appUsers', app.get(DataSource).getMetadata(AppUser));
   });
   afterAll(() => world.close());
 

@@ -3,15 +3,14 @@ import { DataSource } from 'typeorm';
 import { AppUser } from '../../src/app-user/app-user.entity';
 import { UserStatus } from '../../src/common/user-status';
 import { AppUserRepository } from '../../src/app-user/app-user.repository';
-import { CacheAsideService } from '../../src/cache/cache-aside.service';
+import { CacheAsideService, RowCodec } from '../../src/cache/cache-aside.service';
 import { CacheKeys } from '../../src/cache/cache-keys';
-import { jsonCodec } from '../../src/cache/row-codec';
+import { entityCodec } from '../../src/cache/row-codec';
 import { uniquePhone } from '../support/builders';
 import { registerUser } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 
-const codec = jsonCodec('appUsers', AppUser);
 
 /** A promise the test resolves by hand: the reader waits on it between its read and its fill. */
 function gate(): { opened: Promise<void>; open: () => void } {
@@ -31,6 +30,7 @@ describe('leased cache fills (go-zero issue 3000)', () => {
   let app: NestFastifyApplication;
   let api: Api;
   let cache: CacheAsideService;
+  let codec: RowCodec<AppUser>;
   let users: AppUserRepository;
   const rows = () => app.get(DataSource).getRepository(AppUser);
 
@@ -38,6 +38,7 @@ describe('leased cache fills (go-zero issue 3000)', () => {
     world = await TestWorld.create();
     ({ app, api } = await world.start());
     cache = app.get(CacheAsideService);
+    codec = entityCodec('appUsers', app.get(DataSource).getMetadata(AppUser));
     users = app.get(AppUserRepository);
   });
   afterEach(() => (cache.leases = true));
