@@ -1,16 +1,6 @@
-import { cachedTablesNamedBy, keysOfRows, sessionEndingsOfRows } from './binlog-changes';
+import { cachedTablesNamedBy } from './binlog-changes';
 
-describe('binlog changes', () => {
-  it('takes the keys of the old and the new image of an updated row', () => {
-    const keys = keysOfRows('app_users', [{ before: { id: 7, phone: '1', email: null }, after: { id: 7, phone: '2', email: 'a@b.c' } }]);
-    expect(keys).toEqual(['cache:appUsers:id:7', 'cache:appUsers:phone:1', 'cache:appUsers:id:7', 'cache:appUsers:phone:2', 'cache:appUsers:email:a@b.c']);
-  });
-
-  it('takes the keys of inserted or deleted rows, and none of tables that are not cached', () => {
-    expect(keysOfRows('devices', [{ identifier: 'd-1', user_id: 3 }])).toEqual(['cache:devices:identifier:d-1']);
-    expect(keysOfRows('migrations', [{ id: 1 }])).toEqual([]);
-  });
-
+describe('cachedTablesNamedBy', () => {
   it.each([
     ['TRUNCATE app_users', ['app_users']],
     ['TRUNCATE TABLE `hi`.`oa_users`', ['oa_users']],
@@ -28,28 +18,5 @@ describe('binlog changes', () => {
 
   it('resolves unqualified names against the statement default schema', () => {
     expect(cachedTablesNamedBy('TRUNCATE app_users', 'other', 'hi')).toEqual([]);
-  });
-});
-
-describe('sessionEndingsOfRows', () => {
-  const user = { id: 7, phone: '13800000000', status: 1 };
-  const device = { id: 3, identifier: 'dev-1', user_id: 7 };
-
-  it('ends a deleted user\'s sessions, and a disabled one\'s, but not on other updates', () => {
-    expect(sessionEndingsOfRows('app_users', [user], true)).toEqual([{ kind: 'user', userId: 7, reason: 'deleted' }]);
-    expect(sessionEndingsOfRows('app_users', [{ before: user, after: { ...user, status: 2 } }], false)).toEqual([
-      { kind: 'user', userId: 7, reason: 'disabled' },
-    ]);
-    expect(sessionEndingsOfRows('app_users', [{ before: user, after: { ...user, phone: '13900000000' } }], false)).toEqual([]);
-    expect(sessionEndingsOfRows('app_users', [user], false)).toEqual([]); // an insert
-  });
-
-  it('ends a deleted device\'s sessions as unbound and a moved one\'s as migrated, under the old user', () => {
-    expect(sessionEndingsOfRows('devices', [device], true)).toEqual([{ kind: 'device', userId: 7, identifier: 'dev-1', reason: 'unbound' }]);
-    expect(sessionEndingsOfRows('devices', [{ before: device, after: { ...device, user_id: 9 } }], false)).toEqual([
-      { kind: 'device', userId: 7, identifier: 'dev-1', reason: 'migrated' },
-    ]);
-    expect(sessionEndingsOfRows('devices', [{ before: device, after: { ...device, name: 'x' } }], false)).toEqual([]);
-    expect(sessionEndingsOfRows('oa_users', [{ id: 1 }], true)).toEqual([]);
   });
 });

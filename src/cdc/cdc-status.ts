@@ -4,7 +4,10 @@ import { BinlogPosition } from './binlog-position';
 
 export type CdcRole = 'off' | 'standby' | 'leader';
 
-/** What change capture is doing, for /health and the logs. */
+/**
+ * What change capture is doing, for /health, /metrics and the logs: a report its parts write as
+ * they work. Nothing reads it to decide anything; the applier owns the resume position.
+ */
 @Injectable()
 export class CdcStatus {
   role: CdcRole;

@@ -4,18 +4,12 @@ import { CacheInvalidator } from '../cache/cache-invalidator.service';
 import { CacheKeys, SCOPE_BY_TABLE } from '../cache/cache-keys';
 import { scanUnlink } from '../cache/keyspace';
 import { REDIS_CLIENT } from '../redis/redis.constants';
-import { SessionEnding } from '../session/session-ending.policy';
 import { BinlogPosition } from './binlog-position';
-import { SessionEnder } from './session-ender';
+import { BinlogServer } from './binlog-server';
 import { CdcStatus } from './cdc-status';
 import { CheckpointStore } from './checkpoint.store';
-
-export type Change =
-  | { kind: 'keys'; keys: string[] }
-  | { kind: 'sessions'; endings: SessionEnding[] }
-  | { kind: 'tables'; tables: string[] }
-  /** A transaction boundary; `relevant` when it touched a cached table. */
-  | { kind: 'commit'; position: BinlogPosition; committedAt: number; relevant: boolean };
+import { SessionEnder } from './session-ender';
+import { CapturedChange, CapturedTransaction } from './transaction-assembler';
 
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
@@ -23,19 +17,27 @@ const MERGE_LIMIT = 20_000;
 
 class Stopped extends Error {}
 
+export interface ApplyHooks {
+  /** An invalidation (or a query it needs) failed and is being retried: reading more binlog would only queue it in memory. */
+  stalled(): void;
+}
+
 /**
- * Applies the changes read from the binlog in order: invalidates each row's keys (or a whole
- * table's, for DDL) as soon as it arrives, and at each commit records the position as applied.
- * A failed invalidation is retried with backoff until Redis answers; nothing after it is applied
- * meanwhile, so the checkpoint never passes a change whose keys may still be in the cache.
- * Checkpoints are written one at a time, latest first, so a burst of commits costs one write.
+ * Applies captured changes in order. Row keys are invalidated as they arrive; at a commit, once
+ * the transaction is visible to readers (a reader in between could have cached the old row), its
+ * keys are invalidated again, its tables cleared, the sessions it ended ended, and its position
+ * becomes the resume position. A failure is retried with backoff until it succeeds; nothing after
+ * it is applied meanwhile, so the checkpoint never passes a change whose keys may still be cached.
+ * Everything queued is applied together: a 10,000-row DELETE costs a few round trips.
  */
 @Injectable()
 export class ChangeApplier {
   private readonly logger = new Logger('ChangeCapture');
-  private queue: Change[] = [];
+  private queue: CapturedChange[] = [];
   private working?: Promise<void>;
-  private stopped = false;
+  private stopped = true;
+  private hooks: ApplyHooks = { stalled: () => undefined };
+  private position: BinlogPosition | null = null;
   private wanted: BinlogPosition | null = null;
   private persisting?: Promise<void>;
   private wake?: () => void;
@@ -44,36 +46,32 @@ export class ChangeApplier {
     private readonly invalidator: CacheInvalidator,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly checkpoints: CheckpointStore,
-    private readonly status: CdcStatus,
+    private readonly server: BinlogServer,
     private readonly sessions: SessionEnder,
+    private readonly status: CdcStatus,
   ) {}
 
-  /** Called each time an invalidation fails and waits for Redis: reading more binlog would only queue it in memory. */
-  onStall?: () => void;
+  /** Every transaction up to here has been applied: where a stream resumes. */
+  get applied(): BinlogPosition | null {
+    return this.position;
+  }
 
   get backlog(): number {
     return this.queue.length;
   }
 
-  start(): void {
+  /** Starts applying what follows `from` (already applied). */
+  start(from: BinlogPosition, hooks: ApplyHooks): void {
     this.stopped = false;
     this.queue = [];
+    this.hooks = hooks;
+    this.setApplied(from, this.status.appliedCommitAt);
   }
 
-  push(change: Change): void {
-    if (this.stopped) return;
-    this.queue.push(change);
+  push(changes: CapturedChange[]): void {
+    if (this.stopped || changes.length === 0) return;
+    this.queue.push(...changes);
     this.kick();
-  }
-
-  private kick(): void {
-    if (this.working || this.stopped || this.queue.length === 0) return;
-    // Several events can arrive in one tick: a change pushed after the worker emptied the queue but
-    // before its promise settled is picked up here.
-    this.working = this.work().finally(() => {
-      this.working = undefined;
-      this.kick();
-    });
   }
 
   /** Resolves once every queued change is applied (for tests and an orderly stop). */
@@ -87,53 +85,83 @@ export class ChangeApplier {
     this.stopped = true;
     this.wake?.();
     await this.working?.catch(() => undefined);
-    if (flush && this.status.applied) this.persist(this.status.applied);
+    if (flush && this.position) this.persist(this.position);
     await this.persisting;
+  }
+
+  private kick(): void {
+    if (this.working || this.stopped || this.queue.length === 0) return;
+    // Several events can arrive in one tick: a change pushed after the worker emptied the queue but
+    // before its promise settled is picked up here.
+    this.working = this.work().finally(() => {
+      this.working = undefined;
+      this.kick();
+    });
   }
 
   private async work(): Promise<void> {
     try {
       while (this.queue.length > 0 && !this.stopped) {
-        const change = this.queue.shift()!;
-        if (change.kind === 'keys') await this.invalidate(this.mergeKeys(change.keys));
-        else if (change.kind === 'tables') await this.clearTables(change.tables);
-        else if (change.kind === 'sessions') await this.retry('ending sessions', () => this.sessions.end(change.endings));
-        else this.commit(change);
+        const { keys, transactions } = this.take();
+        if (keys.length > 0) await this.invalidate(keys);
+        if (transactions.length > 0) await this.commit(transactions);
       }
     } catch (err) {
       if (!(err instanceof Stopped)) throw err;
     }
   }
 
-  /** Consecutive row changes are invalidated together: a 10,000-row DELETE costs a few round trips. */
-  private mergeKeys(first: string[]): string[] {
-    const keys = [...first];
-    while (this.queue[0]?.kind === 'keys' && keys.length < MERGE_LIMIT) keys.push(...(this.queue.shift() as { keys: string[] }).keys);
-    return keys;
+  /** The queued row keys and transactions, up to about MERGE_LIMIT keys; invalidation order does not matter. */
+  private take(): { keys: string[]; transactions: CapturedTransaction[] } {
+    const keys: string[] = [];
+    const transactions: CapturedTransaction[] = [];
+    let size = 0;
+    while (this.queue.length > 0 && size < MERGE_LIMIT) {
+      const change = this.queue.shift()!;
+      if (change.kind === 'keys') {
+        keys.push(...change.keys);
+        size += change.keys.length;
+      } else {
+        transactions.push(change.transaction);
+        size += change.transaction.keys.length;
+      }
+    }
+    return { keys, transactions };
+  }
+
+  private async commit(transactions: CapturedTransaction[]): Promise<void> {
+    // The server makes transactions visible in binlog order: the last one visible means all are.
+    const probe = [...transactions].reverse().find((t) => t.probe)?.probe;
+    if (probe) await this.retry('mysql', 'waiting for the transaction to be visible', () => this.server.waitVisible(probe));
+    const keys = transactions.flatMap((t) => t.keys);
+    if (keys.length > 0) await this.invalidate(keys);
+    for (const table of new Set(transactions.flatMap((t) => t.tables))) await this.clearTable(table);
+    const endings = transactions.flatMap((t) => t.endings);
+    if (endings.length > 0) await this.retry('redis', 'ending sessions', () => this.sessions.end(endings));
+    const last = transactions[transactions.length - 1];
+    this.setApplied(last.position, last.committedAt);
+    if (transactions.some((t) => t.relevant)) this.persist(last.position);
   }
 
   private async invalidate(keys: string[]): Promise<void> {
-    await this.retry(`invalidation of ${keys.length} key(s)`, () => this.invalidator.invalidate(keys));
+    await this.retry('redis', `invalidation of ${keys.length} key(s)`, () => this.invalidator.invalidate(keys));
     this.status.invalidatedKeys += keys.length;
   }
 
-  private async clearTables(tables: string[]): Promise<void> {
-    for (const table of tables) {
-      const scope = SCOPE_BY_TABLE[table];
-      const pattern = CacheKeys.scopePattern(scope);
-      const removed = await this.retry(`clearing ${pattern}`, async () => {
-        const rows = await scanUnlink(this.redis, pattern);
-        await scanUnlink(this.redis, CacheKeys.lease(pattern));
-        return rows.deleted;
-      });
-      this.logger.log(`${table} was truncated, dropped, renamed or altered: cleared ${removed} key(s) of ${scope}`);
-    }
+  private async clearTable(table: string): Promise<void> {
+    const pattern = CacheKeys.scopePattern(SCOPE_BY_TABLE[table]);
+    const removed = await this.retry('redis', `clearing ${pattern}`, async () => {
+      const rows = await scanUnlink(this.redis, pattern);
+      await scanUnlink(this.redis, CacheKeys.lease(pattern));
+      return rows.deleted;
+    });
+    this.logger.log(`${table} was truncated, dropped, renamed, altered or changed in bulk: cleared ${removed} key(s)`);
   }
 
-  private commit(change: Extract<Change, { kind: 'commit' }>): void {
-    this.status.applied = change.position;
-    this.status.appliedCommitAt = change.committedAt;
-    if (change.relevant) this.persist(change.position);
+  private setApplied(position: BinlogPosition, committedAt: number | null): void {
+    this.position = position;
+    this.status.applied = position;
+    this.status.appliedCommitAt = committedAt;
   }
 
   private persist(position: BinlogPosition): void {
@@ -144,6 +172,7 @@ export class ChangeApplier {
     });
   }
 
+  /** Checkpoints are written one at a time, latest first: a burst of commits costs one write. */
   private async persistLoop(): Promise<void> {
     while (this.wanted) {
       const position = this.wanted;
@@ -160,16 +189,17 @@ export class ChangeApplier {
     }
   }
 
-  private async retry<T>(what: string, work: () => Promise<T>): Promise<T> {
+  /** `on`: the dependency `work` waits for, named in the error /health shows. */
+  private async retry<T>(on: 'redis' | 'mysql', what: string, work: () => Promise<T>): Promise<T> {
     for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       try {
         const result = await work();
-        if (this.status.lastError?.startsWith('redis')) this.status.lastError = null;
+        if (this.status.lastError?.startsWith(on)) this.status.lastError = null;
         return result;
       } catch (err) {
-        this.onStall?.();
-        this.status.lastError = `redis: ${what} failed: ${(err as Error).message}`;
-        if (delay === RETRY_FIRST_MS) this.logger.warn(`${this.status.lastError}; retrying until Redis answers`);
+        this.hooks.stalled();
+        this.status.lastError = `${on}: ${what} failed: ${(err as Error).message}`;
+        if (delay === RETRY_FIRST_MS) this.logger.warn(`${this.status.lastError}; retrying until it succeeds`);
         if (this.stopped) throw new Stopped();
         await new Promise<void>((resolve) => {
           this.wake = resolve;

@@ -1,14 +1,17 @@
 import { createHash } from 'crypto';
 import { Connection, ConnectionOptions, createConnection, RowDataPacket } from 'mysql2/promise';
 
+/** Builds the lock of one database's change capture (injected, so a unit spec can replace it). */
+export const LEADER_LOCK = Symbol('LEADER_LOCK');
+
 /**
- * One active listener among several processes: a MySQL named lock held on a connection of its own.
- * The server frees it the moment that connection ends, so a crashed or partitioned leader loses it
- * without any lease to expire, and a standby takes it on its next try. The same connection serves
- * the heartbeat queries, so a leader that cannot reach the server notices it lost the lock.
+ * One active change capture among several processes: a MySQL named lock held on a connection of
+ * its own. The server frees it the moment that connection ends, so a crashed or partitioned leader
+ * loses it without any lease to expire; a standby blocked in GET_LOCK gets it that same moment.
  */
 export class LeaderLock {
   private conn?: Connection;
+  private aborted = false;
   readonly name: string;
 
   constructor(
@@ -19,21 +22,18 @@ export class LeaderLock {
     this.name = name.length <= 64 ? name : `hi-server:cdc:${createHash('sha1').update(dbName).digest('hex')}`;
   }
 
-  async tryAcquire(): Promise<boolean> {
+  /** Waits up to `waitSeconds` for the lock; true once this process holds it. */
+  async acquire(waitSeconds: number): Promise<boolean> {
     const conn = await this.connection();
-    const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [this.name]);
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [this.name, waitSeconds]);
     return Number(rows[0].got) === 1;
   }
 
+  /** Whether this process still holds the lock (false once its connection is gone). */
   async held(): Promise<boolean> {
     if (!this.conn) return false;
     const [rows] = await this.conn.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [this.name]);
     return Number(rows[0].mine) === 1;
-  }
-
-  async query<T extends RowDataPacket[]>(sql: string): Promise<T> {
-    const [rows] = await (await this.connection()).query<T>(sql);
-    return rows;
   }
 
   async release(): Promise<void> {
@@ -44,9 +44,20 @@ export class LeaderLock {
     await conn.end().catch(() => conn.destroy());
   }
 
+  /** For good: drops the connection at once (a waiting acquire fails) and refuses new ones. */
+  abort(): void {
+    this.aborted = true;
+    this.conn?.destroy();
+    this.conn = undefined;
+  }
+
   private async connection(): Promise<Connection> {
     if (this.conn) return this.conn;
-    const conn = await createConnection({ ...this.options, connectTimeout: 5000 });
+    const conn = await createConnection(this.options);
+    if (this.aborted) {
+      conn.destroy();
+      throw new Error('leader lock closed');
+    }
     conn.on('error', () => {
       if (this.conn === conn) this.conn = undefined;
     });

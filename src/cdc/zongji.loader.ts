@@ -1,6 +1,6 @@
 import type ZongJi from '@vlasky/zongji';
 
-export type { default as ZongJi, BinlogEvent, QueryEvent, RowsEvent, TableMapEntry, ZongJiOptions } from '@vlasky/zongji';
+export type { default as ZongJi, BinlogEvent, QueryEvent, RowsEvent, TableMapEntry, ZongJiDsn, ZongJiOptions } from '@vlasky/zongji';
 
 /**
  * @vlasky/zongji is ESM-only. Node >= 20.19 can require() it from this CommonJS build; Node's own

@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { BinlogListener } from '../../src/cdc/binlog-listener.service';
+import { ChangeCapture } from '../../src/cdc/change-capture.service';
 import { CdcStatus } from '../../src/cdc/cdc-status';
 import { RedisIoAdapter } from '../../src/device/redis-io.adapter';
 import { PASSWORD, uniqueIdentifier, uniquePhone } from '../support/builders';
@@ -154,10 +154,31 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     ({ app, api } = standby);
   });
 
+  it('a standby waiting on the lock takes over within about a second of the leader\'s death, not at its next heartbeat', async () => {
+    await eventually('a leader', async () => app.get(CdcStatus).role, (role) => role === 'leader');
+    const standby = await world.start({ CDC_MODE: 'binlog', CDC_HEARTBEAT_SECONDS: '5' });
+    expect(standby.app.get(CdcStatus).role).toBe('standby');
+    // The leader's lock connection dies as it would with its process (SIGKILL, a cut network).
+    const [[{ holder }]] = await world.sql.query<any[]>('SELECT IS_USED_LOCK(?) AS holder', [`hi-server:cdc:${world.dbName}`]);
+    const died = Date.now();
+    await world.sql.query(`KILL ${Number(holder)}`);
+    await eventually('the standby leads', async () => standby.app.get(CdcStatus).role, (role) => role === 'leader', 1500);
+    const takeover = Date.now() - died;
+
+    const phone = uniquePhone();
+    const { userId } = await registerUser(standby.api, phone);
+    await standby.api.post('/auth/login', { phone, password: PASSWORD, identifier: uniqueIdentifier() });
+    await world.sql.query('DELETE FROM app_users WHERE id = ?', [userId]);
+    await eventually('keys of the deleted user', () => keysOf(userId, phone), (n) => n === 0, 2000);
+    expect(takeover).toBeLessThan(1500);
+    await standby.app.close(); // the first process waits on the lock again and leads once it is free
+    await eventually('the first process leads again', async () => app.get(CdcStatus).role, (role) => role === 'leader', 3000);
+  });
+
   it('stops before the socket adapter closes, so no session it ends is kicked through closed Redis clients', async () => {
     const extra = await world.start(CDC);
     const order: string[] = [];
-    const listener = extra.app.get(BinlogListener);
+    const listener = extra.app.get(ChangeCapture);
     const stop = listener.beforeApplicationShutdown.bind(listener);
     jest.spyOn(listener, 'beforeApplicationShutdown').mockImplementation(async () => {
       await stop();

@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { BinlogListener } from '../../src/cdc/binlog-listener.service';
+import { ChangeCapture } from '../../src/cdc/change-capture.service';
 import { reached } from '../../src/cdc/binlog-position';
 import { CdcStatus } from '../../src/cdc/cdc-status';
 import { eventually } from './wait';
@@ -13,5 +13,5 @@ export async function cdcSettled(app: INestApplicationContext, sql: Connection, 
   const [[end]] = await sql.query<RowDataPacket[]>('SHOW MASTER STATUS');
   const target = { file: String(end.File), position: Number(end.Position) };
   await eventually('change capture caught up', async () => app.get(CdcStatus).applied, (applied) => reached(applied, target), timeoutMs);
-  await app.get(BinlogListener).idle();
+  await app.get(ChangeCapture).idle();
 }

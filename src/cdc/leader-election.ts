@@ -1,0 +1,93 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { CdcStatus } from './cdc-status';
+import { LEADER_LOCK, LeaderLock } from './leader-lock';
+
+export interface Leadership {
+  /** This process just became the leader. */
+  elected(): Promise<void>;
+  /** It lost the lock (its connection to MySQL went): it must stop at once, another may lead. */
+  deposed(): Promise<void>;
+}
+
+const RETRY_MS = 1000;
+
+/**
+ * Who tails the binlog: the holder of the leader lock. A standby waits inside GET_LOCK rather than
+ * polling it, so it takes over the moment MySQL frees the lock (the leader's connection ended),
+ * not at its next try. The leader re-checks that it holds the lock every heartbeat.
+ */
+@Injectable()
+export class LeaderElection {
+  private readonly logger = new Logger('ChangeCapture');
+  private stopped = true;
+  private running?: Promise<void>;
+  private wake?: () => void;
+  private leading = false;
+
+  constructor(
+    @Inject(LEADER_LOCK) private readonly lock: LeaderLock,
+    private readonly config: AppConfig,
+    private readonly status: CdcStatus,
+  ) {}
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  run(leadership: Leadership): void {
+    this.stopped = false;
+    this.running = this.loop(leadership);
+  }
+
+  /** Stops standing for election; a leader releases the lock (its caller stops capture first). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (!this.leading) this.lock.abort(); // a standby is waiting inside GET_LOCK
+    this.wake?.();
+    await this.running;
+    await this.lock.release();
+  }
+
+  private async loop(leadership: Leadership): Promise<void> {
+    while (!this.stopped) {
+      if (!(await this.acquired())) continue;
+      this.setLeading(true);
+      this.logger.log(`this process is the change capture leader (lock ${this.lock.name})`);
+      await leadership.elected().catch((err: Error) => this.logger.error(`starting change capture: ${err.message}`));
+      while (!this.stopped && (await this.lock.held().catch(() => false))) await this.sleep(this.config.CDC_HEARTBEAT_SECONDS * 1000);
+      if (this.stopped) return;
+      this.setLeading(false);
+      this.logger.warn('lost the change capture leader lock (connection to MySQL lost?): standing by');
+      await leadership.deposed().catch((err: Error) => this.logger.error(`stopping change capture: ${err.message}`));
+      await this.lock.release();
+    }
+  }
+
+  private async acquired(): Promise<boolean> {
+    try {
+      return await this.lock.acquire(this.config.CDC_HEARTBEAT_SECONDS);
+    } catch (err) {
+      if (!this.stopped) {
+        this.status.lastError = `leader lock: ${(err as Error).message}`;
+        await this.sleep(RETRY_MS);
+      }
+      return false;
+    }
+  }
+
+  private setLeading(leading: boolean): void {
+    this.leading = leading;
+    this.status.role = leading ? 'leader' : 'standby';
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
