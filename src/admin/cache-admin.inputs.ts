@@ -1,3 +1,4 @@
+import { CACHE_FAMILIES, CACHE_SCOPES, CacheScope } from '../cache/cache-keys';
 import { assertLiteral } from '../cache/keyspace';
 import { PHONE_PATTERN } from '../common/validation';
 
@@ -5,12 +6,12 @@ import { PHONE_PATTERN } from '../common/validation';
  * What an operator may name. `all` is every `cache:*` family, devices included: every cache key is
  * derived from MySQL, so dropping one only costs a miss. Sessions never live under `cache:`.
  */
-export const CLEAR_SCOPES = ['appUsers', 'oaUsers', 'devices', 'all'] as const;
-export type ClearScope = (typeof CLEAR_SCOPES)[number];
+export type ClearScope = CacheScope | 'all';
+export const CLEAR_SCOPES: readonly ClearScope[] = [...CACHE_SCOPES, 'all'];
 
-/** Rows addressed by a numeric id; devices are keyed by identifier, so they have no id scope. */
-export const ID_SCOPES = ['appUsers', 'oaUsers', 'all'] as const;
-export type IdScope = (typeof ID_SCOPES)[number];
+/** Families whose rows are addressed by a numeric id; devices are keyed by identifier, so they have no id scope. */
+export type IdScope = CacheScope | 'all';
+export const ID_SCOPES: readonly IdScope[] = [...CACHE_SCOPES.filter((scope) => CACHE_FAMILIES[scope].byId), 'all'];
 
 export const ID_PATTERN = /^\d{1,20}$/;
 export const CURSOR_PATTERN = /^\d{1,20}$/;

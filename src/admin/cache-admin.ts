@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { appUserKeys, CACHE_PREFIX, CacheKeys, CacheScope, oaUserKeys, PLACEHOLDER } from '../cache/cache-keys';
+import { CACHE_FAMILIES, CACHE_PREFIX, CACHE_SCOPES, CacheFamily, CacheKeys, CacheScope, indexKey, keysOfRow, PLACEHOLDER, rowKey, scopeOfKey, scopePattern } from '../cache/cache-keys';
 import { scanUnlink, ScanProgress } from '../cache/keyspace';
 import {
   ClearScope,
@@ -69,23 +69,12 @@ const BULK_PIPELINE = 2;
 /** A page request never walks more than this many SCAN steps, so a sparse keyspace cannot pin a request. */
 const MAX_SCAN_STEPS_PER_PAGE = 200;
 
-interface Family {
-  rowKey(id: string): string;
-  phoneKey(phone: string): string;
-  keysOf(row: Record<string, unknown>): string[];
-}
+/** The families whose rows an operator addresses by id, and those with a phone index. */
+const BY_ID: CacheFamily[] = CACHE_SCOPES.map((scope) => CACHE_FAMILIES[scope] as CacheFamily).filter((family) => family.byId);
+const BY_PHONE: CacheFamily[] = BY_ID.filter((family) => family.indexes.some((index) => index.segment === 'phone'));
 
-const FAMILIES: Record<'appUsers' | 'oaUsers', Family> = {
-  appUsers: { rowKey: CacheKeys.appUserId, phoneKey: CacheKeys.appUserPhone, keysOf: (row) => appUserKeys(row as never) },
-  oaUsers: { rowKey: CacheKeys.oaUserId, phoneKey: CacheKeys.oaUserPhone, keysOf: (row) => oaUserKeys(row as never) },
-};
-
-export function scopePattern(scope: ClearScope): string {
-  return scope === 'all' ? `${CACHE_PREFIX}*` : CacheKeys.scopePattern(scope);
-}
-
-function familiesOf(scope: IdScope): Family[] {
-  return scope === 'all' ? [FAMILIES.appUsers, FAMILIES.oaUsers] : [FAMILIES[scope]];
+function familiesOf(scope: IdScope): CacheFamily[] {
+  return scope === 'all' ? BY_ID : [CACHE_FAMILIES[scope]];
 }
 
 function parseRow(json: string | null): Record<string, unknown> | null {
@@ -140,14 +129,14 @@ export class CacheAdmin {
 
   /** One SCAN over `cache:*`; costs about a second per million keys of the database, never blocks Redis. */
   async countByScope(): Promise<ScopeCounts> {
-    const counts: ScopeCounts = { appUsers: 0, oaUsers: 0, devices: 0, total: 0 };
+    const counts = Object.fromEntries([...CACHE_SCOPES, 'total'].map((scope) => [scope, 0])) as ScopeCounts;
     let cursor = '0';
     do {
       const [next, batch] = await this.redis.scan(cursor, 'MATCH', scopePattern('all'), 'COUNT', BULK_SCAN_COUNT);
       cursor = next;
       for (const key of batch) {
-        const family = key.slice(CACHE_PREFIX.length).split(':', 1)[0] as CacheScope;
-        if (family in counts) counts[family] += 1;
+        const scope = scopeOfKey(key);
+        if (scope in counts) counts[scope as CacheScope] += 1;
         counts.total += 1;
       }
     } while (cursor !== '0');
@@ -190,10 +179,10 @@ export class CacheAdmin {
 
   private async phoneKeys(phone: string): Promise<string[]> {
     const keys: string[] = [];
-    for (const family of familiesOf('all')) {
-      const indexKey = family.phoneKey(phone);
-      keys.push(indexKey);
-      const id = await this.redis.get(indexKey);
+    for (const family of BY_PHONE) {
+      const phoneKey = indexKey(family, 'phone', phone);
+      keys.push(phoneKey);
+      const id = await this.redis.get(phoneKey);
       if (id !== null && ID_PATTERN.test(id)) keys.push(...(await this.rowAndIndexKeys(family, id)));
     }
     return keys;
@@ -219,10 +208,10 @@ export class CacheAdmin {
     return entries;
   }
 
-  private async rowAndIndexKeys(family: Family, id: string): Promise<string[]> {
-    const rowKey = family.rowKey(id);
-    const row = parseRow(await this.redis.get(rowKey));
-    return [rowKey, ...(row ? family.keysOf(row) : [])];
+  private async rowAndIndexKeys(family: CacheFamily, id: string): Promise<string[]> {
+    const key = rowKey(family, id);
+    const row = parseRow(await this.redis.get(key));
+    return [key, ...(row ? keysOfRow(family, row) : [])];
   }
 
   /** Deletes the keys and their fill leases (so no reader writes an old row back) and names the keys that existed. */

@@ -1,10 +1,7 @@
 import type Redis from 'ioredis';
-import { DataSource, EntityTarget, In, ObjectLiteral } from 'typeorm';
-import { AppUser } from '../app-user/app-user.entity';
-import { CACHE_PREFIX, CacheKeys, PLACEHOLDER } from '../cache/cache-keys';
-import { Device } from '../device/device.entity';
-import { OaUser } from '../oa-user/oa-user.entity';
-import { BULK_SCAN_COUNT, scopePattern } from './cache-admin';
+import { DataSource, In, ObjectLiteral } from 'typeorm';
+import { CACHE_FAMILIES, CACHE_SCOPES, CacheFamily, CacheKeys, parseKey, ParsedKey, PLACEHOLDER, scopePattern } from '../cache/cache-keys';
+import { BULK_SCAN_COUNT } from './cache-admin';
 import { parseScope } from './cache-admin.inputs';
 
 export const STALE_REASONS = ['row_differs', 'row_gone', 'index_wrong_id', 'placeholder_for_existing_row'] as const;
@@ -35,59 +32,15 @@ export interface AuditProgress {
   cursor: string;
 }
 
-interface AuditedFamily {
-  entity: EntityTarget<ObjectLiteral>;
-  /** Key segment and entity property of the row key (`cache:appUsers:id:{id}`). */
-  rowBy: { segment: string; property: string; pattern: RegExp };
-  /** Index key segment -> entity property; index keys hold the row's id. */
-  indexes: Record<string, string>;
-  /** The columns whose cached copy must equal the database (timestamps are not compared). */
-  columns: string[];
-}
-
-const FAMILIES: Record<string, AuditedFamily> = {
-  appUsers: {
-    entity: AppUser,
-    rowBy: { segment: 'id', property: 'id', pattern: /^\d{1,20}$/ },
-    indexes: { phone: 'phone', email: 'email' },
-    columns: ['id', 'phone', 'email', 'nickname', 'passwordHash', 'status', 'referCode', 'referrerId'],
-  },
-  oaUsers: {
-    entity: OaUser,
-    rowBy: { segment: 'id', property: 'id', pattern: /^\d{1,20}$/ },
-    indexes: { phone: 'phone' },
-    columns: ['id', 'phone', 'name', 'passwordHash', 'role', 'status'],
-  },
-  devices: {
-    entity: Device,
-    rowBy: { segment: 'identifier', property: 'identifier', pattern: /^.{1,128}$/ },
-    indexes: {},
-    columns: ['id', 'identifier', 'userId', 'name', 'platform'],
-  },
-};
-
 // Delete only what was audited: a key refilled since then is fresh and stays.
 const REPAIR_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('UNLINK', KEYS[1], KEYS[2])
 return 1`;
 
-interface CachedEntry {
+interface CachedEntry extends ParsedKey {
   key: string;
   value: string;
-  family: AuditedFamily;
-  segment: string;
-  lookup: string;
-}
-
-function parseKey(key: string): { family: AuditedFamily; segment: string; lookup: string } | null {
-  if (!key.startsWith(CACHE_PREFIX)) return null;
-  const [familyName, segment] = key.slice(CACHE_PREFIX.length).split(':', 2);
-  const family = FAMILIES[familyName];
-  if (!family || segment === undefined) return null;
-  const lookup = key.slice(CACHE_PREFIX.length + familyName.length + segment.length + 2);
-  if (segment === family.rowBy.segment) return family.rowBy.pattern.test(lookup) ? { family, segment, lookup } : null;
-  return segment in family.indexes && lookup.length > 0 ? { family, segment, lookup } : null;
 }
 
 const normalize = (value: unknown): unknown => (value === undefined ? null : value instanceof Date ? value.toISOString() : value);
@@ -142,16 +95,14 @@ export class CacheAudit {
       else if (value !== null) entries.push({ key, value, ...parsed });
     });
     const found: Array<{ entry: StaleEntry; value: string }> = [];
-    for (const family of Object.values(FAMILIES)) {
-      const segments = [family.rowBy.segment, ...Object.keys(family.indexes)];
-      for (const segment of segments) {
+    for (const scope of CACHE_SCOPES) {
+      const family: CacheFamily = CACHE_FAMILIES[scope];
+      for (const { segment, property } of [family.row, ...family.indexes]) {
         const group = entries.filter((e) => e.family === family && e.segment === segment);
         if (group.length === 0) continue;
-        const isRow = segment === family.rowBy.segment;
-        const property = isRow ? family.rowBy.property : family.indexes[segment];
         const rows = await this.rowsBy(family, property, group.map((e) => e.lookup));
         for (const cached of group) {
-          const entry = isRow ? this.checkRow(cached, rows.get(cached.lookup)) : this.checkIndex(cached, rows.get(cached.lookup));
+          const entry = cached.isRow ? this.checkRow(cached, rows.get(cached.lookup)) : this.checkIndex(cached, rows.get(cached.lookup));
           if (entry) found.push({ entry, value: cached.value });
         }
       }
@@ -159,9 +110,9 @@ export class CacheAudit {
     return found;
   }
 
-  private async rowsBy(family: AuditedFamily, property: string, lookups: string[]): Promise<Map<string, ObjectLiteral>> {
+  private async rowsBy(family: CacheFamily, property: string, lookups: string[]): Promise<Map<string, ObjectLiteral>> {
     const unique = [...new Set(lookups)];
-    const rows = await this.db.getRepository(family.entity).find({ where: { [property]: In(unique) } });
+    const rows = await this.db.getRepository(family.table).find({ where: { [property]: In(unique) } });
     return new Map(rows.map((row) => [String(row[property]), row]));
   }
 
@@ -177,7 +128,7 @@ export class CacheAudit {
     } catch {
       return { key, reason: 'row_differs', detail: 'the cached value is not JSON' };
     }
-    const differing = family.columns.filter((c) => JSON.stringify(normalize(copy?.[c])) !== JSON.stringify(normalize(row[c])));
+    const differing = family.audited.filter((c) => JSON.stringify(normalize(copy?.[c])) !== JSON.stringify(normalize(row[c])));
     return differing.length > 0 ? { key, reason: 'row_differs', detail: `differs in ${differing.join(', ')}` } : null;
   }
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { CacheGate } from './cache-gate';
 import { CacheKeys, PLACEHOLDER } from './cache-keys';
 import { CacheStats } from './cache-stats';
 
@@ -61,6 +62,7 @@ export class CacheAsideService {
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly config: AppConfig,
     private readonly stats: CacheStats,
+    private readonly gate: CacheGate,
   ) {
     this.redis.defineCommand('hiLeasedFill', { lua: FILL_SCRIPT });
     this.redis.defineCommand('hiDeleteIfSame', { numberOfKeys: 1, lua: DELETE_IF_SAME });
@@ -68,7 +70,7 @@ export class CacheAsideService {
 
   /** A row by its primary key, e.g. `cache:appUsers:id:{id}`. */
   async getRow<T>(key: string, codec: RowCodec<T>, load: () => Promise<T | null>): Promise<T | null> {
-    if (this.config.CACHE_BYPASS) return load();
+    if (this.config.CACHE_BYPASS || !this.gate.isOpen) return load();
     const cached = await this.redis.get(key);
     if (cached === PLACEHOLDER) {
       this.stats.hit(codec.entity);
@@ -97,7 +99,7 @@ export class CacheAsideService {
    */
   async getByIndex<T>(indexKey: string, codec: RowCodec<T>, index: IndexLookup<T>): Promise<T | null> {
     const { rowKey, idOf, loadByIndex, loadById } = index;
-    if (this.config.CACHE_BYPASS) return loadByIndex();
+    if (this.config.CACHE_BYPASS || !this.gate.isOpen) return loadByIndex();
     const cachedId = await this.redis.get(indexKey);
     if (cachedId === PLACEHOLDER) {
       this.stats.hit(codec.entity);

@@ -13,7 +13,9 @@ import {
   TransactionRollbackEvent,
   UpdateEvent,
 } from 'typeorm';
-import { KEYS_BY_TABLE } from './cache-keys';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { familyOfTable, keysOfRow } from './cache-keys';
 import { InvalidationOutbox } from './invalidation-outbox.service';
 
 interface Pending {
@@ -45,7 +47,7 @@ export class CacheInvalidationSubscriber implements EntitySubscriberInterface {
 
   afterUpdate(event: UpdateEvent<Record<string, unknown>>): Promise<void> {
     const table = event.metadata.tableName;
-    if (!event.entity && !event.databaseEntity && KEYS_BY_TABLE[table]) {
+    if (!event.entity && !event.databaseEntity && familyOfTable(table)) {
       this.logger.error(`an update of ${table} reached no row: use the repository's intent-named methods, which invalidate`);
     }
     return this.collect(event.queryRunner, table, [event.databaseEntity, { ...event.databaseEntity, ...event.entity }]);
@@ -67,7 +69,7 @@ export class CacheInvalidationSubscriber implements EntitySubscriberInterface {
     const pending = this.pending.get(event.queryRunner);
     if (!pending) return;
     this.pending.delete(event.queryRunner);
-    await this.outbox.relay([...pending.keys], pending.outboxId, event.queryRunner);
+    if (!(await this.outbox.relay([...pending.keys], pending.outboxId, event.queryRunner))) throw undelivered();
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
@@ -85,9 +87,9 @@ export class CacheInvalidationSubscriber implements EntitySubscriberInterface {
 
   /** Also used by repository methods whose writes TypeORM reports without rows. */
   async collect(queryRunner: QueryRunner | undefined, table: string, rows: Array<object | null | undefined>): Promise<void> {
-    const keysOf = KEYS_BY_TABLE[table];
-    if (!keysOf) return;
-    const keys = rows.flatMap((row) => (row ? keysOf(row as Record<string, unknown>) : []));
+    const family = familyOfTable(table);
+    if (!family) return;
+    const keys = rows.flatMap((row) => (row ? keysOfRow(family, row as Record<string, unknown>) : []));
     if (keys.length === 0) return;
     if (queryRunner?.isTransactionActive) {
       let pending = this.pending.get(queryRunner);
@@ -95,8 +97,18 @@ export class CacheInvalidationSubscriber implements EntitySubscriberInterface {
       keys.forEach((key) => pending.keys.add(key));
       return;
     }
-    await this.outbox.relay(keys, undefined, queryRunner); // an autocommitted write: it is committed already
+    // An autocommitted write: it is committed already.
+    if (!(await this.outbox.relay(keys, undefined, queryRunner))) throw undelivered();
   }
+}
+
+/**
+ * A write is acknowledged only once the cache no longer holds what it replaced: one whose
+ * invalidation could not reach Redis is saved (the outbox delivers it later) but answers 503, so
+ * a client that sees success never reads the old value back.
+ */
+function undelivered(): AppError {
+  return new AppError(ErrorCode.UNAVAILABLE, 'saved, but Redis is unavailable: the cache catches up once it answers');
 }
 
 function depth(queryRunner: QueryRunner): number {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { CacheGate } from './cache-gate';
 import { CacheKeys } from './cache-keys';
 
 export interface InvalidationListener {
@@ -17,7 +18,10 @@ export class CacheInvalidator {
   private readonly logger = new Logger(CacheInvalidator.name);
   private readonly listeners: InvalidationListener[] = [];
 
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly gate: CacheGate,
+  ) {}
 
   addListener(listener: InvalidationListener): void {
     this.listeners.push(listener);
@@ -37,6 +41,7 @@ export class CacheInvalidator {
       this.listeners.forEach((l) => l.onInvalidated(unique));
     } catch (err) {
       this.logger.warn(`invalidation of ${unique.length} key(s) failed: ${(err as Error).message}`);
+      this.gate.close(`an invalidation failed (${(err as Error).message})`);
       this.listeners.forEach((l) => l.onInvalidationFailed(unique, err));
       throw err;
     }

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { CacheAsideService } from './cache-aside.service';
+import { CacheGate } from './cache-gate';
 import { CacheInvalidationSubscriber } from './cache-invalidation.subscriber';
 import { CacheInvalidator } from './cache-invalidator.service';
 import { CacheStats } from './cache-stats';
@@ -7,7 +8,7 @@ import { InvalidationOutbox } from './invalidation-outbox.service';
 
 @Global()
 @Module({
-  providers: [CacheAsideService, CacheInvalidator, CacheStats, InvalidationOutbox, CacheInvalidationSubscriber],
-  exports: [CacheAsideService, CacheInvalidator, CacheStats, InvalidationOutbox, CacheInvalidationSubscriber],
+  providers: [CacheAsideService, CacheGate, CacheInvalidator, CacheStats, InvalidationOutbox, CacheInvalidationSubscriber],
+  exports: [CacheAsideService, CacheGate, CacheInvalidator, CacheStats, InvalidationOutbox, CacheInvalidationSubscriber],
 })
 export class CacheModule {}

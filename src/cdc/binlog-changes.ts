@@ -1,6 +1,4 @@
-import { KEYS_BY_TABLE } from '../cache/cache-keys';
-
-export const CACHED_TABLES = Object.keys(KEYS_BY_TABLE);
+import { CACHED_TABLES } from '../cache/cache-keys';
 
 const NOT_A_CHANGE = /^\s*(BEGIN|COMMIT|ROLLBACK|XA\s|SAVEPOINT|RELEASE\s+SAVEPOINT)\b/i;
 const IDENTIFIER = /(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+))(?:\s*\.\s*(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+)))?/g;

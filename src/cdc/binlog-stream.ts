@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { cdcConnectionOptions } from './cdc-connection';
 import { BinlogPosition } from './binlog-position';
-import { CACHED_TABLES } from './binlog-changes';
+import { CACHED_TABLES } from '../cache/cache-keys';
 import { BinlogEvent, ZongJi, ZongJiDsn } from './zongji.loader';
 
 /** Makes the binlog client (injected, so a unit spec can replace it). */

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { CacheInvalidator } from '../cache/cache-invalidator.service';
-import { CacheKeys, SCOPE_BY_TABLE } from '../cache/cache-keys';
+import { CacheKeys, CacheScope, familyOfTable, scopePattern } from '../cache/cache-keys';
 import { scanUnlink } from '../cache/keyspace';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { BinlogPosition } from './binlog-position';
@@ -149,7 +149,7 @@ export class ChangeApplier {
   }
 
   private async clearTable(table: string): Promise<void> {
-    const pattern = CacheKeys.scopePattern(SCOPE_BY_TABLE[table]);
+    const pattern = scopePattern(familyOfTable(table)!.scope as CacheScope);
     const removed = await this.retry('redis', `clearing ${pattern}`, async () => {
       const rows = await scanUnlink(this.redis, pattern);
       await scanUnlink(this.redis, CacheKeys.lease(pattern));

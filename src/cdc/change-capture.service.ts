@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { CACHED_TABLES } from './binlog-changes';
+import { CACHED_TABLES } from '../cache/cache-keys';
 import { BinlogPosition, describePosition } from './binlog-position';
 import { BinlogServer } from './binlog-server';
 import { BinlogStream } from './binlog-stream';

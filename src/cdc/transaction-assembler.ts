@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { KEYS_BY_TABLE } from '../cache/cache-keys';
+import { familyOfTable, keysOfRow } from '../cache/cache-keys';
 import { DeviceImage, endingsOfDeviceChange, endingsOfUserChange, SessionEnding, UserImage } from '../session/session-ending.policy';
 import { cachedTablesNamedBy } from './binlog-changes';
 import { BinlogPosition } from './binlog-position';
@@ -97,13 +97,13 @@ export class TransactionAssembler {
 
   private rows(event: RowsEvent & { rows: Array<Row | { before: Row; after: Row }> }, deleted: boolean): CapturedChange[] {
     const table = event.tableMap[event.tableId];
-    const keysOf = table && table.parentSchema === this.dbName ? KEYS_BY_TABLE[table.tableName] : undefined;
-    if (!keysOf) return [];
+    const family = table && table.parentSchema === this.dbName ? familyOfTable(table.tableName) : undefined;
+    if (!family) return [];
     const name = table.tableName;
     const keys: string[] = [];
     for (const row of event.rows) {
       const [before, after] = isChange(row) ? [this.images(name, row.before), this.images(name, row.after)] : deleted ? [this.images(name, row), null] : [null, this.images(name, row)];
-      for (const image of [before, after]) if (image) keys.push(...keysOf(image));
+      for (const image of [before, after]) if (image) keys.push(...keysOfRow(family, image));
       this.endings.push(...endingsOf(name, before, after));
       this.probe ??= { table: name, id: Number((after ?? before)!.id) };
     }

@@ -1,18 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { CACHE_PREFIX } from '../cache/cache-keys';
+import { scopeOfKey } from '../cache/cache-keys';
 import { CacheInvalidator } from '../cache/cache-invalidator.service';
 import { CacheStats } from '../cache/cache-stats';
 import { MetricsRegistry } from './metrics.registry';
 
-/** `cache:appUsers:id:1` -> `appUsers`. */
-function entityOf(key: string): string {
-  return key.startsWith(CACHE_PREFIX) ? key.slice(CACHE_PREFIX.length).split(':', 1)[0] : 'other';
-}
-
 function countByEntity(keys: string[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const key of keys) counts.set(entityOf(key), (counts.get(entityOf(key)) ?? 0) + 1);
+  for (const key of keys) counts.set(scopeOfKey(key), (counts.get(scopeOfKey(key)) ?? 0) + 1);
   return counts;
 }
 

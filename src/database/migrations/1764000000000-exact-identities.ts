@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { appUserKeys } from '../../cache/cache-keys';
+import { CACHE_FAMILIES, keysOfRow } from '../../cache/cache-keys';
 import { canonicalEmail } from '../../common/email-address';
 
 /**
@@ -34,7 +34,7 @@ export class ExactIdentities1764000000000 implements MigrationInterface {
     }
     if (rewritten.length > 0) {
       // Raw SQL passes no subscriber: the outbox relay of every process clears the cached copies.
-      const keys = rewritten.flatMap(({ id, from, to }) => [...appUserKeys({ id, email: from }), ...appUserKeys({ email: to })]);
+      const keys = rewritten.flatMap(({ id, from, to }) => [...keysOfRow(CACHE_FAMILIES.appUsers, { id, email: from }), ...keysOfRow(CACHE_FAMILIES.appUsers, { email: to })]);
       await queryRunner.query('INSERT INTO cache_invalidations (cache_keys) VALUES (?)', [JSON.stringify(keys)]);
     }
   }
