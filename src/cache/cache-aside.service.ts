@@ -3,6 +3,7 @@ import { randomBytes } from 'crypto';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { compareAndDelete } from '../redis/redis-scripts';
 import { CacheGate } from './cache-gate';
 import { CacheKeys, PLACEHOLDER } from './cache-keys';
 import { CacheStats } from './cache-stats';
@@ -20,11 +21,6 @@ redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 if #KEYS > 2 then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5]) end
 redis.call('DEL', KEYS[2])
 return 1`;
-
-// Deletes a key only if it still holds the value that was read: a fill that replaced it stays.
-const DELETE_IF_SAME = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 /** Keys whose foreign value was logged; forgotten wholesale when full, so memory stays bounded. */
 const MAX_REPORTED_KEYS = 10_000;
@@ -65,7 +61,6 @@ export class CacheAsideService {
     private readonly gate: CacheGate,
   ) {
     this.redis.defineCommand('hiLeasedFill', { lua: FILL_SCRIPT });
-    this.redis.defineCommand('hiDeleteIfSame', { numberOfKeys: 1, lua: DELETE_IF_SAME });
   }
 
   /** A row by its primary key, e.g. `cache:appUsers:id:{id}`. */
@@ -134,7 +129,7 @@ export class CacheAsideService {
       this.reported.add(key);
       this.logger.warn(`${key} held a value that is not a ${entity} row (${JSON.stringify(value.slice(0, 80))}): treated as a miss and refilled`);
     }
-    await (this.redis as unknown as LeasedFill).hiDeleteIfSame(key, value);
+    await compareAndDelete(this.redis, key, value);
   }
 
   /**
@@ -208,5 +203,4 @@ interface Inflight {
 
 interface LeasedFill {
   hiLeasedFill(numKeys: number, ...args: Array<string | number>): Promise<number>;
-  hiDeleteIfSame(key: string, value: string): Promise<number>;
 }

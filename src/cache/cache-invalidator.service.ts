@@ -1,13 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { CacheEventBus } from './cache-events';
 import { CacheGate } from './cache-gate';
 import { CacheKeys } from './cache-keys';
-
-export interface InvalidationListener {
-  onInvalidated(keys: string[]): void;
-  onInvalidationFailed(keys: string[], err: unknown): void;
-}
 
 /**
  * Removes cache keys together with their fill leases, so that a reader still holding a lease from
@@ -16,16 +12,12 @@ export interface InvalidationListener {
 @Injectable()
 export class CacheInvalidator {
   private readonly logger = new Logger(CacheInvalidator.name);
-  private readonly listeners: InvalidationListener[] = [];
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly gate: CacheGate,
+    private readonly events: CacheEventBus,
   ) {}
-
-  addListener(listener: InvalidationListener): void {
-    this.listeners.push(listener);
-  }
 
   /** Throws when Redis cannot be reached; callers that must not lose it use the outbox. */
   async invalidate(keys: Iterable<string>): Promise<void> {
@@ -38,11 +30,11 @@ export class CacheInvalidator {
       const batches: Array<Promise<number>> = [];
       for (let i = 0; i < all.length; i += 1000) batches.push(this.redis.unlink(...all.slice(i, i + 1000)));
       await Promise.all(batches);
-      this.listeners.forEach((l) => l.onInvalidated(unique));
+      this.events.emit('cache.invalidated', { keys: unique });
     } catch (err) {
       this.logger.warn(`invalidation of ${unique.length} key(s) failed: ${(err as Error).message}`);
       this.gate.close(`an invalidation failed (${(err as Error).message})`);
-      this.listeners.forEach((l) => l.onInvalidationFailed(unique, err));
+      this.events.emit('cache.invalidation-failed', { keys: unique });
       throw err;
     }
   }

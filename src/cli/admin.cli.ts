@@ -4,7 +4,8 @@ import { validateSync } from 'class-validator';
 import { Command } from 'commander';
 import { IsPassword, PHONE_PATTERN } from '../common/validation';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
-import { runProgram } from './run-program';
+import { CliIo, processIo } from './cli-io';
+import { outputTo, runProgram } from './run-program';
 
 /**
  * `npm run admin -- create PHONE [--name NAME] [--reset]`: the first admin (or a locked-out one)
@@ -38,17 +39,18 @@ function parsePassword(value: string | undefined): string {
 }
 
 /** The server's settings without ADMIN_PHONE/ADMIN_PASSWORD, which mean something else here. */
-function cliConfig(env: NodeJS.ProcessEnv): AppConfig {
+function cliConfig(env: CliIo['env']): AppConfig {
   return loadConfig({ ...env, ADMIN_PHONE: undefined, ADMIN_PASSWORD: undefined });
 }
 
 /** The few modules staff users need: config, Redis, MySQL (with the cache subscriber), staff. */
 async function withStaff<T>(config: AppConfig, work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   // Loaded here so that a usage error answers without loading Nest and TypeORM.
-  const [{ Module }, { NestFactory }, { TypeOrmModule }, { ConfigModule }, { RedisModule }, { DatabaseModule }, { CacheModule }, { SessionModule }, ...staff] =
+  const [{ Module }, { NestFactory }, { EventEmitterModule }, { TypeOrmModule }, { ConfigModule }, { RedisModule }, { DatabaseModule }, { CacheModule }, { SessionModule }, ...staff] =
     await Promise.all([
       import('@nestjs/common'),
       import('@nestjs/core'),
+      import('@nestjs/event-emitter'),
       import('@nestjs/typeorm'),
       import('../config/config.module'),
       import('../redis/redis.module'),
@@ -63,7 +65,7 @@ async function withStaff<T>(config: AppConfig, work: (app: INestApplicationConte
   const [{ OaUser }, { OaUserRepository }, { OaUserService }, { StaffSessionService }] = staff;
   // OaUserModule's providers without its controllers, whose guards want the HTTP stack.
   @Module({
-    imports: [ConfigModule.forRoot(config), RedisModule, DatabaseModule, CacheModule, TypeOrmModule.forFeature([OaUser]), SessionModule],
+    imports: [ConfigModule.forRoot(config), EventEmitterModule.forRoot(), RedisModule, DatabaseModule, CacheModule, TypeOrmModule.forFeature([OaUser]), SessionModule],
     providers: [OaUserRepository, OaUserService, StaffSessionService],
   })
   class AdminCliModule {}
@@ -75,12 +77,9 @@ async function withStaff<T>(config: AppConfig, work: (app: INestApplicationConte
   }
 }
 
-function buildProgram(env: NodeJS.ProcessEnv): Command {
-  const program = new Command('admin')
-    .description('Staff users straight against MySQL and Redis; the password is read from ADMIN_PASSWORD')
-    .exitOverride()
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => process.stderr.write(s), writeErr: (s) => process.stderr.write(s) });
+function buildProgram(io: CliIo): Command {
+  const { env } = io;
+  const program = outputTo(new Command('admin').description('Staff users straight against MySQL and Redis; the password is read from ADMIN_PASSWORD'), io);
 
   program
     .command('create')
@@ -97,16 +96,15 @@ function buildProgram(env: NodeJS.ProcessEnv): Command {
         const { OaUserService } = await import('../oa-user/oa-user.service');
         return app.get(OaUserService).ensureAdmin(phone, password, { name, reset: opts.reset });
       });
-      process.stdout.write(`${result}\n`);
+      io.stdout.write(`${result}\n`);
     });
 
   return program;
 }
 
 /** Runs one command line and answers its exit status; never calls process.exit itself. */
-export async function runAdminCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const program = buildProgram(env);
-  return runProgram(program, argv, [UsageError, ConfigError]);
+export async function runAdminCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+  return runProgram(buildProgram(io), argv, io, [UsageError, ConfigError]);
 }
 
 if (require.main === module) {

@@ -1,4 +1,5 @@
-import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
 import {
   OnGatewayConnection,
   OnGatewayDisconnect,
@@ -9,8 +10,9 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
+import { REDIS_CLIENT } from '../redis/redis.constants';
 import { isKickReason, KickReason } from '../session/kick-reason';
-import { Kick, SessionKicks } from '../session/session-kicks';
+import { OnSessionEvent, SessionEvents } from '../session/session-events';
 import { SessionService } from '../session/session.service';
 import { SessionStore } from '../session/session.store';
 import { DevicePresence } from './device-presence';
@@ -27,6 +29,8 @@ type DeviceSocket = Socket<DeviceToServerEvents, ServerToDeviceEvents, Record<st
  * each process re-checks its own sockets' sessions on inbound events and every sweep, which heals
  * a kick message that Pub/Sub lost.
  */
+const RECONNECT_SWEEPS_MS = [500, 1500];
+
 @WebSocketGateway({ namespace: DEVICES_NAMESPACE })
 export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationShutdown {
   @WebSocketServer() private readonly namespace: DeviceNamespace;
@@ -36,10 +40,10 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   constructor(
     private readonly sessions: SessionService,
     private readonly store: SessionStore,
-    private readonly kicks: SessionKicks,
     private readonly presence: DevicePresence,
     private readonly integrity: SessionIntegrity,
     private readonly config: AppConfig,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
   ) {}
 
   afterInit(namespace: DeviceNamespace): void {
@@ -58,9 +62,15 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
           next(refusal);
         });
     });
-    this.kicks.listen((kicks) => this.kick(kicks));
-    this.sweepTimer = setInterval(() => void this.sweep().catch((err) => this.logger.warn(`sweep: ${(err as Error).message}`)), this.sweepMs);
+    this.sweepTimer = setInterval(() => this.sweepSoon(), this.sweepMs);
     this.sweepTimer.unref();
+    // Kicks published while Redis was away were lost with its Pub/Sub: once it is back (and the
+    // adapter has subscribed again), look at once rather than at the next sweep.
+    this.redis.on('ready', () => RECONNECT_SWEEPS_MS.forEach((ms) => setTimeout(() => this.sweepSoon(), ms).unref()));
+  }
+
+  private sweepSoon(): void {
+    void this.sweep().catch((err: Error) => this.logger.warn(`sweep: ${err.message}`));
   }
 
   async handleConnection(socket: DeviceSocket): Promise<void> {
@@ -83,9 +93,10 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     clearInterval(this.sweepTimer);
   }
 
-  /** Sends `kicked` to every socket of each session, on every process, then disconnects them. */
-  kick(kicks: Kick[]): void {
-    for (const { session, reason } of kicks) {
+  /** Sends `kicked` to every socket of each ended session, on every process, then disconnects them. */
+  @OnSessionEvent('session.ended')
+  kick({ ended }: SessionEvents['session.ended']): void {
+    for (const { session, reason } of ended) {
       const room = Rooms.session(session.sessionId);
       this.namespace.to(room).emit('kicked', { reason });
       this.namespace.in(room).disconnectSockets(true);

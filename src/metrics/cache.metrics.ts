@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { scopeOfKey } from '../cache/cache-keys';
-import { CacheInvalidator } from '../cache/cache-invalidator.service';
+import { CacheEvents, OnCacheEvent } from '../cache/cache-events';
 import { CacheStats } from '../cache/cache-stats';
 import { MetricsRegistry } from './metrics.registry';
 
@@ -17,7 +17,10 @@ function countByEntity(keys: string[]): Map<string, number> {
  */
 @Injectable()
 export class CacheMetrics {
-  constructor(registry: MetricsRegistry, stats: CacheStats, invalidator: CacheInvalidator) {
+  private readonly invalidated: Counter<'entity'>;
+  private readonly failed: Counter<'entity'>;
+
+  constructor(registry: MetricsRegistry, stats: CacheStats) {
     const labelNames = ['entity'] as const;
     const registers = [registry];
     new Counter({
@@ -60,16 +63,22 @@ export class CacheMetrics {
         for (const [entity, c] of Object.entries(stats.snapshot())) this.set({ entity }, c.hitRatio);
       },
     });
-    const invalidated = new Counter({ name: 'hi_cache_invalidated_keys_total', help: 'cache keys deleted by invalidation, by entity', labelNames, registers });
-    const failed = new Counter({
+    this.invalidated = new Counter({ name: 'hi_cache_invalidated_keys_total', help: 'cache keys deleted by invalidation, by entity', labelNames, registers });
+    this.failed = new Counter({
       name: 'hi_cache_invalidation_failed_keys_total',
       help: 'cache keys whose invalidation failed (Redis unreachable; the outbox retries them), by entity',
       labelNames,
       registers,
     });
-    invalidator.addListener({
-      onInvalidated: (keys) => countByEntity(keys).forEach((n, entity) => invalidated.inc({ entity }, n)),
-      onInvalidationFailed: (keys) => countByEntity(keys).forEach((n, entity) => failed.inc({ entity }, n)),
-    });
+  }
+
+  @OnCacheEvent('cache.invalidated')
+  countInvalidated({ keys }: CacheEvents['cache.invalidated']): void {
+    countByEntity(keys).forEach((n, entity) => this.invalidated.inc({ entity }, n));
+  }
+
+  @OnCacheEvent('cache.invalidation-failed')
+  countFailed({ keys }: CacheEvents['cache.invalidation-failed']): void {
+    countByEntity(keys).forEach((n, entity) => this.failed.inc({ entity }, n));
   }
 }

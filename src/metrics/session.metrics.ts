@@ -1,18 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { SessionKicks } from '../session/session-kicks';
+import { OnSessionEvent, SessionEvents } from '../session/session-events';
 import { MetricsRegistry } from './metrics.registry';
 
-/** Sessions this process revoked, by reason (migrated, unbound, replaced, logout, disabled, deleted). */
+/** Sessions this process ended, by reason (migrated, unbound, replaced, logout, disabled, deleted...). */
 @Injectable()
 export class SessionMetrics {
-  constructor(registry: MetricsRegistry, kicks: SessionKicks) {
-    const revoked = new Counter({
-      name: 'hi_sessions_revoked_total',
-      help: 'sessions revoked by this process, by reason',
-      labelNames: ['reason'],
-      registers: [registry],
-    });
-    kicks.listen((list) => list.forEach(({ reason }) => revoked.inc({ reason })));
+  private readonly revoked: Counter<'reason'>;
+
+  constructor(registry: MetricsRegistry) {
+    this.revoked = new Counter({ name: 'hi_sessions_revoked_total', help: 'sessions revoked by this process, by reason', labelNames: ['reason'], registers: [registry] });
+  }
+
+  @OnSessionEvent('session.ended')
+  count({ ended }: SessionEvents['session.ended']): void {
+    ended.forEach(({ reason }) => this.revoked.inc({ reason }));
   }
 }

@@ -3,7 +3,7 @@ import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { isKickReason, KickReason, REVOKED_ERROR } from './kick-reason';
 import { SessionEnding } from './session-ending.policy';
-import { SessionKicks } from './session-kicks';
+import { SessionEventBus } from './session-events';
 import { RevokedSession, Session, SessionStore } from './session.store';
 import { newToken, sessionIdOf } from './token';
 
@@ -16,14 +16,16 @@ export interface AuthenticatedSession extends Session {
 export class SessionService {
   constructor(
     private readonly store: SessionStore,
-    private readonly kicks: SessionKicks,
+    private readonly events: SessionEventBus,
   ) {}
 
+  /** A new session of the device; the one it had ends as `replaced`. */
   async issue(userId: number, identifier: string): Promise<{ token: string; sessionId: string }> {
     const token = newToken();
     const sessionId = sessionIdOf(token);
     const replaced = await this.store.issue(sessionId, { userId, identifier, issuedAt: Date.now() });
-    if (replaced) this.kicks.announce([{ session: replaced, reason: 'replaced' }]);
+    if (replaced === null) throw new AppError(ErrorCode.SESSION_REPLACED, 'replaced: another login of this device came first');
+    this.announce(replaced, 'replaced');
     return { token, sessionId };
   }
 
@@ -97,7 +99,7 @@ export class SessionService {
   }
 
   private announce(revoked: RevokedSession[], reason: KickReason): RevokedSession[] {
-    this.kicks.announce(revoked.map((session) => ({ session, reason })));
+    if (revoked.length > 0) this.events.emit('session.ended', { ended: revoked.map((session) => ({ session, reason })) });
     return revoked;
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { compareAndDelete } from '../redis/redis-scripts';
 import { KickReason } from './kick-reason';
 
 export interface Session {
@@ -14,66 +15,42 @@ export interface RevokedSession extends Session {
   sessionId: string;
 }
 
-/** The Redis layout of CONTRACT section 4; each change of it is one atomic script. */
+/**
+ * The Redis layout of CONTRACT section 4, named in this one place; the scripts get their keys
+ * from here. Every command touches one key, or keys of one session (which share a hash slot once
+ * the names carry a tag), so the layout holds on a Redis Cluster as on a single Redis.
+ */
 export const SessionKeys = {
   session: (sid: string) => `session:${sid}`,
+  /** Why a session ended, for the next request of its token; also a tombstone no late write can pass. */
+  revoked: (sid: string) => `revoked:${sid}`,
   deviceSession: (identifier: string) => `device:session:${identifier}`,
   userSessions: (userId: number | string) => `user_sessions:${userId}`,
-  revoked: (sid: string) => `revoked:${sid}`,
 };
 
-// Shared by the scripts: ends one session, removing all three entries, and remembers why.
-const REVOKE_ONE = `
-local function revoke(sid, reason, reasonTtl)
-  local raw = redis.call('GET', 'session:' .. sid)
-  if not raw then return false end
-  local s = cjson.decode(raw)
-  redis.call('DEL', 'session:' .. sid)
-  redis.call('ZREM', 'user_sessions:' .. string.format('%d', s.userId), sid)
-  local dk = 'device:session:' .. s.identifier
-  if redis.call('GET', dk) == sid then redis.call('DEL', dk) end
-  if reason ~= '' then redis.call('SET', 'revoked:' .. sid, reason, 'EX', reasonTtl) end
-  return raw
-end
-`;
+// KEYS: session, revoked. ARGV: json, ttl. A session revoked before it was written stays revoked.
+const CREATE = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1`;
 
-// KEYS: session, device:session, user_sessions. ARGV: sid, json, ttl, now, reasonTtl.
-// One live session per device: the device's previous session is revoked as `replaced`.
-const ISSUE = `${REVOKE_ONE}
-local previous = redis.call('GET', KEYS[2])
-local replaced = false
-if previous and previous ~= ARGV[1] then replaced = revoke(previous, 'replaced', ARGV[5]) end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', tonumber(ARGV[4]) - tonumber(ARGV[3]) * 1000)
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-if replaced then return {previous, replaced} end
-return false`;
-
-// ARGV: reason, reasonTtl, sid... Returns {sid, json} pairs of the sessions it ended.
-const REVOKE = `${REVOKE_ONE}
-local out = {}
-for i = 3, #ARGV do
-  local raw = revoke(ARGV[i], ARGV[1], ARGV[2])
-  if raw then table.insert(out, ARGV[i]); table.insert(out, raw) end
-end
-return out`;
-
-// KEYS: user_sessions. ARGV: reason, reasonTtl.
-const REVOKE_USER = `${REVOKE_ONE}
-local out = {}
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local raw = revoke(sid, ARGV[1], ARGV[2])
-  if raw then table.insert(out, sid); table.insert(out, raw) end
-end
+// KEYS: session, revoked. ARGV: reason, reasonTtl. Ends the session at once; returns what it was.
+const REVOKE = `
+local raw = redis.call('GET', KEYS[1])
 redis.call('DEL', KEYS[1])
-return out`;
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return raw`;
+
+// KEYS: device pointer. ARGV: expected current ('' for none), sid, ttl. 1 when it was swapped.
+const SWAP = `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1`;
 
 interface SessionScripts {
-  hiSessionIssue(...args: Array<string | number>): Promise<[string, string] | null>;
-  hiSessionRevoke(...args: Array<string | number>): Promise<string[]>;
-  hiSessionRevokeUser(...args: Array<string | number>): Promise<string[]>;
+  hiSessionCreate(session: string, revoked: string, json: string, ttl: number): Promise<number>;
+  hiSessionRevoke(session: string, revoked: string, reason: string, reasonTtl: number): Promise<string | null>;
+  hiSessionSwap(pointer: string, expected: string, sid: string, ttl: number): Promise<number>;
 }
 
 @Injectable()
@@ -84,9 +61,9 @@ export class SessionStore {
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly config: AppConfig,
   ) {
-    redis.defineCommand('hiSessionIssue', { numberOfKeys: 3, lua: ISSUE });
-    redis.defineCommand('hiSessionRevoke', { numberOfKeys: 0, lua: REVOKE });
-    redis.defineCommand('hiSessionRevokeUser', { numberOfKeys: 1, lua: REVOKE_USER });
+    redis.defineCommand('hiSessionCreate', { numberOfKeys: 2, lua: CREATE });
+    redis.defineCommand('hiSessionRevoke', { numberOfKeys: 2, lua: REVOKE });
+    redis.defineCommand('hiSessionSwap', { numberOfKeys: 1, lua: SWAP });
     this.scripts = redis as unknown as SessionScripts;
   }
 
@@ -95,20 +72,27 @@ export class SessionStore {
     return Math.min(this.config.SESSION_TTL_SECONDS, 86400);
   }
 
-  /** Stores a new session; returns the device's previous session if this replaced one. */
-  async issue(sessionId: string, session: Session): Promise<RevokedSession | null> {
+  /**
+   * Stores a new session as the device's one live session; returns the sessions it replaced.
+   * The device's previous session is ended before the new one exists, and the pointer is swapped
+   * only if no other login moved it meanwhile (else that one is ended too): at no moment do two
+   * sessions of one device live, and a failure midway leaves the old one ended, never both alive.
+   * Returns null when a concurrent login of the same device ended this one before it was written.
+   */
+  async issue(sessionId: string, session: Session): Promise<RevokedSession[] | null> {
     const ttl = this.config.SESSION_TTL_SECONDS;
-    const replaced = await this.scripts.hiSessionIssue(
-      SessionKeys.session(sessionId),
-      SessionKeys.deviceSession(session.identifier),
-      SessionKeys.userSessions(session.userId),
-      sessionId,
-      JSON.stringify(session),
-      ttl,
-      session.issuedAt,
-      this.reasonTtl,
-    );
-    return replaced ? { sessionId: replaced[0], ...(JSON.parse(replaced[1]) as Session) } : null;
+    const pointer = SessionKeys.deviceSession(session.identifier);
+    const replaced: RevokedSession[] = [];
+    for (;;) {
+      const previous = await this.redis.get(pointer);
+      if (previous !== null && previous !== sessionId) replaced.push(...(await this.revoke([previous], 'replaced')));
+      if ((await this.scripts.hiSessionSwap(pointer, previous ?? '', sessionId, ttl)) === 1) break;
+    }
+    const created = await this.scripts.hiSessionCreate(SessionKeys.session(sessionId), SessionKeys.revoked(sessionId), JSON.stringify(session), ttl);
+    if (created !== 1) return null;
+    const users = SessionKeys.userSessions(session.userId);
+    await this.redis.multi().zadd(users, session.issuedAt, sessionId).zremrangebyscore(users, '-inf', session.issuedAt - ttl * 1000).expire(users, ttl).exec();
+    return replaced;
   }
 
   async get(sessionId: string): Promise<Session | null> {
@@ -120,64 +104,64 @@ export class SessionStore {
     return this.redis.get(SessionKeys.revoked(sessionId));
   }
 
-  /** Ends sessions; `logout` leaves no reason behind, so the token is simply unknown afterwards. */
+  /**
+   * Ends sessions, each at once (its key goes and its reason is left behind), then removes them
+   * from their user's set and their device's pointer; returns those that were live.
+   */
   async revoke(sessionIds: string[], reason: KickReason): Promise<RevokedSession[]> {
-    if (sessionIds.length === 0) return [];
-    const flat = await this.scripts.hiSessionRevoke(reason === 'logout' ? '' : reason, this.reasonTtl, ...sessionIds);
-    return pairs(flat);
+    const ended = await Promise.all(
+      [...new Set(sessionIds)].map(async (sessionId) => {
+        const raw = await this.scripts.hiSessionRevoke(SessionKeys.session(sessionId), SessionKeys.revoked(sessionId), reason, this.reasonTtl);
+        return raw ? { sessionId, ...(JSON.parse(raw) as Session) } : null;
+      }),
+    );
+    const revoked = ended.filter((s): s is RevokedSession => s !== null);
+    await Promise.all(
+      revoked.flatMap((s) => [
+        this.redis.zrem(SessionKeys.userSessions(s.userId), s.sessionId),
+        compareAndDelete(this.redis, SessionKeys.deviceSession(s.identifier), s.sessionId),
+      ]),
+    );
+    return revoked;
   }
 
   async revokeUser(userId: number, reason: KickReason): Promise<RevokedSession[]> {
-    return pairs(await this.scripts.hiSessionRevokeUser(SessionKeys.userSessions(userId), reason, this.reasonTtl));
+    return this.revoke(await this.redis.zrange(SessionKeys.userSessions(userId), 0, -1), reason);
   }
 
-  /** The current session of each device, with the session itself (one MGET each way). */
+  /** The current session of each device, with the session itself. */
   async currentSessionsOfDevices(identifiers: string[]): Promise<RevokedSession[]> {
-    if (identifiers.length === 0) return [];
-    const sids = (await this.redis.mget(identifiers.map(SessionKeys.deviceSession))).filter((sid): sid is string => sid !== null);
-    return this.withSessions(sids);
+    const sids = await this.getMany(identifiers.map(SessionKeys.deviceSession));
+    return this.withSessions(sids.filter((sid): sid is string => sid !== null));
+  }
+
+  /** Every live session of these users. */
+  async sessionsOfUsers(userIds: number[]): Promise<RevokedSession[]> {
+    const sets = await Promise.all(userIds.map((id) => this.redis.zrange(SessionKeys.userSessions(id), 0, -1)));
+    return this.withSessions(sets.flat());
+  }
+
+  /** Which of these users have any session. */
+  async usersWithSessions(userIds: number[]): Promise<number[]> {
+    const found = await Promise.all(userIds.map((id) => this.redis.exists(SessionKeys.userSessions(id))));
+    return userIds.filter((_, i) => found[i] === 1);
+  }
+
+  /** Which of these sessions no longer exist. */
+  async missing(sessionIds: string[]): Promise<Set<string>> {
+    const found = await Promise.all(sessionIds.map((sid) => this.redis.exists(SessionKeys.session(sid))));
+    return new Set(sessionIds.filter((_, i) => found[i] === 0));
   }
 
   /** The sessions of these ids that still exist. */
   private async withSessions(sids: string[]): Promise<RevokedSession[]> {
-    if (sids.length === 0) return [];
-    const raws = await this.redis.mget(sids.map(SessionKeys.session));
-    return sids.flatMap((sessionId, i) => (raws[i] ? [{ sessionId, ...(JSON.parse(raws[i] as string) as Session) }] : []));
+    const unique = [...new Set(sids)];
+    const raws = await this.getMany(unique.map(SessionKeys.session));
+    return unique.flatMap((sessionId, i) => (raws[i] ? [{ sessionId, ...(JSON.parse(raws[i] as string) as Session) }] : []));
   }
 
-  /** Every live session of these users (a pipeline of ZRANGE, then one MGET). */
-  async sessionsOfUsers(userIds: number[]): Promise<RevokedSession[]> {
-    if (userIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    userIds.forEach((id) => pipeline.zrange(SessionKeys.userSessions(id), 0, -1));
-    const sids = ((await pipeline.exec()) ?? []).flatMap(([err, result]) => {
-      if (err) throw err;
-      return result as string[];
-    });
-    return this.withSessions(sids);
+  /** GETs of keys that may live in different slots (no MGET); sent together, answered in one round trip. */
+  private getMany(keys: string[]): Promise<Array<string | null>> {
+    return Promise.all(keys.map((key) => this.redis.get(key)));
   }
-
-  /** Which of these users have any session (one pipeline of EXISTS). */
-  async usersWithSessions(userIds: number[]): Promise<number[]> {
-    if (userIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    userIds.forEach((id) => pipeline.exists(SessionKeys.userSessions(id)));
-    const results = (await pipeline.exec()) ?? [];
-    return userIds.filter((_, i) => results[i]?.[1] === 1);
-  }
-
-  /** Which of these sessions no longer exist (a pipeline of EXISTS). */
-  async missing(sessionIds: string[]): Promise<Set<string>> {
-    if (sessionIds.length === 0) return new Set();
-    const pipeline = this.redis.pipeline();
-    sessionIds.forEach((sid) => pipeline.exists(SessionKeys.session(sid)));
-    const results = (await pipeline.exec()) ?? [];
-    return new Set(sessionIds.filter((_, i) => results[i]?.[0] === null && results[i]?.[1] === 0));
-  }
-}
-
-function pairs(flat: string[]): RevokedSession[] {
-  const out: RevokedSession[] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push({ sessionId: flat[i], ...(JSON.parse(flat[i + 1]) as Session) });
-  return out;
 }
