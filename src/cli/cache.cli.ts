@@ -17,7 +17,8 @@ import { scanFraction } from '../cache/keyspace';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
 import { redisOptions } from '../redis/redis.factory';
 import { ProgressReporter } from './progress-reporter';
-import { runProgram } from './run-program';
+import { CliIo, processIo } from './cli-io';
+import { outputTo, runProgram } from './run-program';
 
 /** CONTRACT section 7: 0 success, 1 failure (e.g. Redis unreachable), 2 usage error. */
 
@@ -28,8 +29,8 @@ interface Output {
   print(human: string, data: unknown): void;
 }
 
-function output(json: boolean): Output {
-  return { json, print: (human, data) => process.stdout.write(`${json ? JSON.stringify(data) : human}\n`) };
+function output(json: boolean, io: CliIo): Output {
+  return { json, print: (human, data) => io.stdout.write(`${json ? JSON.stringify(data) : human}\n`) };
 }
 
 function target(config: AppConfig): string {
@@ -57,14 +58,14 @@ function adminOf(redis: Redis, config: AppConfig): CacheAdmin {
   return new CacheAdmin(redis, { host: config.REDIS_HOST, port: config.REDIS_PORT, db: config.REDIS_DB });
 }
 
-function buildProgram(config: () => AppConfig, out: () => Output, progressEvery: () => number): Command {
-  const program = new Command('cache')
-    .description('Cache administration straight against Redis (the verbs of the old clear_user_cache.sh)')
-    .option('--json', 'print the answer as one line of JSON')
-    .addOption(new Option('--progress-interval <ms>', 'ms between progress lines when stderr is not a terminal').default('1000').hideHelp())
-    .exitOverride()
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => process.stderr.write(s), writeErr: (s) => process.stderr.write(s) });
+function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, progressEvery: () => number): Command {
+  const program = outputTo(
+    new Command('cache')
+      .description('Cache administration straight against Redis (the verbs of the old clear_user_cache.sh)')
+      .option('--json', 'print the answer as one line of JSON')
+      .addOption(new Option('--progress-interval <ms>', 'ms between progress lines when stderr is not a terminal').default('1000').hideHelp()),
+    io,
+  );
 
   const scopeOption = (scopes: readonly string[]) =>
     new Option('--scope <scope>', 'which cache family').choices(scopes as string[]).default('all');
@@ -79,7 +80,7 @@ function buildProgram(config: () => AppConfig, out: () => Output, progressEvery:
       const batch = parseBatch(opts.batch);
       const cfg = config();
       await withRedis(cfg, async (redis) => {
-        const progress = new ProgressReporter(`clear ${scope}`, process.stderr, progressEvery());
+        const progress = new ProgressReporter(`clear ${scope}`, io.stderr, progressEvery());
         const result = await adminOf(redis, cfg).clearScope(scope, (p) =>
           progress.update({ fraction: scanFraction(p.cursor), detail: `deleted ${p.deleted}` }),
           { batch },
@@ -165,7 +166,7 @@ function buildProgram(config: () => AppConfig, out: () => Output, progressEvery:
       }
       try {
         await withRedis(cfg, async (redis) => {
-          const progress = new ProgressReporter(`audit ${scope}`, process.stderr, progressEvery());
+          const progress = new ProgressReporter(`audit ${scope}`, io.stderr, progressEvery());
           const report = await new CacheAudit(redis, db).run({
             scope,
             repair: opts.repair,
@@ -185,15 +186,16 @@ function buildProgram(config: () => AppConfig, out: () => Output, progressEvery:
 }
 
 /** Runs one command line and answers its exit status; never calls process.exit itself. */
-export async function runCli(argv: string[]): Promise<number> {
+export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
   let cached: AppConfig | undefined;
-  const config = () => (cached ??= loadConfig());
+  const config = () => (cached ??= loadConfig(io.env));
   const program = buildProgram(
+    io,
     config,
-    () => output(Boolean(program.opts().json)),
+    () => output(Boolean(program.opts().json), io),
     () => Number(program.opts().progressInterval) || 0,
   );
-  return runProgram(program, argv, [InvalidInputError, ConfigError]);
+  return runProgram(program, argv, io, [InvalidInputError, ConfigError]);
 }
 
 if (require.main === module) {

@@ -1,4 +1,5 @@
 import { SingleBar } from 'cli-progress';
+import type { CliStream } from './cli-io';
 
 export interface ProgressSnapshot {
   /** 0..1 of the keyspace walked. */
@@ -18,12 +19,13 @@ export class ProgressReporter {
 
   constructor(
     private readonly label: string,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: CliStream = process.stderr,
     private readonly intervalMs = 1000,
   ) {
     if (stream.isTTY) {
       this.bar = new SingleBar({
-        stream,
+        // A terminal: the process's own stream (a test's capture is never a TTY).
+        stream: stream as NodeJS.WriteStream,
         format: `${label} [{bar}] {percentage}% | {detail} | {duration_formatted}`,
         hideCursor: true,
         clearOnComplete: false,

@@ -2,7 +2,8 @@ import { join } from 'path';
 import { PASSWORD, uniquePhone } from '../support/builders';
 import { staffLogin } from '../support/flows';
 import { Api } from '../support/http';
-import { cliFromSource, ROOT, run } from '../support/cli';
+import { runAdminCli } from '../../src/cli/admin.cli';
+import { cliFromSource, ROOT, run, runInProcess } from '../support/cli';
 import { freePort } from '../support/spawned-server';
 import { TestWorld } from '../support/test-app';
 
@@ -13,7 +14,7 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
   let world: TestWorld;
   let api: Api;
   let adminToken: string;
-  const cli = (args: string[], env: Record<string, string> = {}) => run([...CLI, ...args], world.env({ ADMIN_PASSWORD: NEW_PASSWORD, ...env }));
+  const cli = (args: string[], env: Record<string, string> = {}) => runInProcess(runAdminCli, args, world.env({ ADMIN_PASSWORD: NEW_PASSWORD, ...env }));
 
   const staffRow = async (phone: string) => {
     const [rows] = await world.sql.query('SELECT id, name, role, status FROM oa_users WHERE phone = ?', [phone]);
@@ -130,7 +131,7 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
     }
     const noPassword = world.env();
     delete (noPassword as Record<string, string | undefined>).ADMIN_PASSWORD;
-    const res = await run([...CLI, 'create', phone], noPassword);
+    const res = await runInProcess(runAdminCli, ['create', phone], noPassword as Record<string, string>);
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('ADMIN_PASSWORD');
     expect(await staffCount()).toBe(before);
@@ -146,7 +147,13 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
     expect(noMysql.stderr).toContain(`MySQL at ${world.dbServer.host}:${port}`);
   });
 
-  it('npm run admin (scripts/run-cli.sh admin) runs the same CLI', async () => {
+  it('--help lists every verb on stdout and exits 0', async () => {
+    const res = await cli(['--help']);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    expect(res.stdout).toMatch(/Commands:\n\s+create \[options\] <phone>/);
+  });
+
+  it('npm run admin (scripts/run-cli.sh admin) runs the same CLI as its own process', async () => {
     const phone = uniquePhone();
     const res = await run(['bash', join(ROOT, 'scripts/run-cli.sh'), 'admin', 'create', phone], world.env({ ADMIN_PASSWORD: NEW_PASSWORD, HI_CLI: CLI.join(' ') }));
     expect([res.code, res.stdout]).toEqual([0, 'created\n']);
