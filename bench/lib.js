@@ -109,6 +109,8 @@ async function createWorld(label) {
     REDIS_DB: String(redis.db),
     AUTH_RATE_LIMIT_PER_MINUTE: '0',
     LOGIN_FAILURES_PER_PHONE: '0',
+    LOGIN_FAILURES_PER_PHONE_ALL_ADDRESSES: '0',
+    EMAIL_BIND_ATTEMPTS_PER_HOUR: '0',
     EMAIL_CODE_COOLDOWN_SECONDS: '0',
   };
   const servers = [];

@@ -5,7 +5,8 @@ import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { clientError, frameworkError } from './common/http-framework-errors';
-import { AppConfig, loadConfig } from './config/app-config';
+import { acceptJsonBodiesOnly } from './common/json-body';
+import { AppConfig, loadConfig, trustProxyOption } from './config/app-config';
 import { RedisIoAdapter } from './device/redis-io.adapter';
 import { setupApiDocs } from './docs/docs.setup';
 
@@ -17,9 +18,12 @@ export interface CreateAppOptions {
 }
 
 /** Builds the application exactly as main.ts runs it; tests call this with their own config. */
-export async function createApp(config?: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+export async function createApp(given?: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const config = given ?? loadConfig();
   const adapter = new FastifyAdapter({
     bodyLimit: 64 * 1024,
+    // request.ip, used by every limit and written in the logs, is what the trusted proxies report.
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     // A device identifier is up to 128 characters, three times that when a client percent-encodes it.
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkError,
@@ -33,12 +37,14 @@ export async function createApp(config?: AppConfig, options: CreateAppOptions = 
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.logDestination), adapter, {
+    bodyParser: false,
     bufferLogs: options.logger !== false,
     ...(options.logger === false ? { logger: false } : {}),
   });
+  acceptJsonBodiesOnly(app.getHttpAdapter().getInstance());
   if (options.logger !== false) app.useLogger(app.get(Logger));
   const io = new RedisIoAdapter(app);
-  await io.connect(config ?? loadConfig());
+  await io.connect(config);
   app.useWebSocketAdapter(io);
   setupApiDocs(app);
   return app;

@@ -45,9 +45,12 @@ export class AppModule {
         ThrottlerModule.forRootAsync({
           inject: [AppConfig, REDIS_CLIENT],
           useFactory: (cfg: AppConfig, redis: Redis) => ({
-            throttlers: [{ name: 'auth', ttl: 60_000, limit: cfg.AUTH_RATE_LIMIT_PER_MINUTE }],
+            // 'default': the answer carries the standard Retry-After (a named throttler suffixes it).
+            throttlers: [{ name: 'default', ttl: 60_000, limit: cfg.AUTH_RATE_LIMIT_PER_MINUTE }],
             storage: new ThrottlerStorageRedisService(redis),
             skipIf: () => cfg.AUTH_RATE_LIMIT_PER_MINUTE === 0,
+            // One budget per client address across every rate-limited route, not one per route.
+            generateKey: (_context, tracker, name) => `auth-rate:${name}:${tracker}`,
           }),
         }),
         OaUserModule,

@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { IsPhone, PHONE_PATTERN } from '../common/validation';
 import type { BulkClearResult, CachedEntry, CachedLookup, CacheHealth, KeyPage, ScopeCounts } from './cache-admin';
 import { STALE_REASONS, StaleReason } from './cache-audit';
 import type { AuditReport, StaleEntry } from './cache-audit';
-import { CLEAR_SCOPES, ClearScope, CURSOR_PATTERN, ID_PATTERN, ID_SCOPES, IdScope, MAX_PAGE } from './cache-admin.inputs';
+import { CLEAR_SCOPES, ClearScope, CURSOR_PATTERN, ID_PATTERN, ID_SCOPES, IdScope, isScanCursor, MAX_PAGE } from './cache-admin.inputs';
 
 const scopeMessage = (scopes: readonly string[]) => ({ message: `$property must be one of ${scopes.join(', ')}` });
 
@@ -18,7 +18,9 @@ export class ClearScopeQuery {
 export class ListKeysQuery {
   @ApiPropertyOptional({ enum: CLEAR_SCOPES, default: 'all' }) @IsOptional() @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES)) scope?: ClearScope;
   @ApiPropertyOptional({ pattern: CURSOR_PATTERN.source, description: 'cursor of the previous page; 0 or none to start' })
-  @IsOptional() @Matches(CURSOR_PATTERN, { message: '$property must be digits' }) cursor?: string;
+  @IsOptional()
+  @ValidateBy({ name: 'isScanCursor', validator: { validate: isScanCursor, defaultMessage: () => 'cursor must be a number from 0 to 18446744073709551615 (the cursor of the previous page)' } })
+  cursor?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE, default: 100 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE) count?: number;
 }
 

@@ -45,8 +45,14 @@ export function parseIdScope(value: string): IdScope {
   return value as IdScope;
 }
 
+/** A SCAN cursor is an unsigned 64-bit number: Redis refuses anything larger. */
+export function isScanCursor(value: unknown): boolean {
+  return typeof value === 'string' && CURSOR_PATTERN.test(value) && BigInt(value) <= MAX_CURSOR;
+}
+const MAX_CURSOR = 2n ** 64n - 1n;
+
 export function parseCursor(value: string): string {
-  check(typeof value === 'string' && CURSOR_PATTERN.test(value), 'cursor must be digits');
+  check(isScanCursor(value), 'cursor must be a number from 0 to 18446744073709551615 (the cursor of the previous page)');
   return value;
 }
 

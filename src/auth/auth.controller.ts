@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
 import { ApiClientAuth, ApiEnvelope, ApiErrors } from '../docs/api-envelope';
 import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
+import { ClientAddress } from '../session/client-address';
 import { AppAuthGuard, CurrentSession } from '../session/app-auth.guard';
 import { DeviceLoginDto, LoginDto, LoginResponseDto, RegisterDto } from './auth.dto';
 import { AuthService } from './auth.service';
@@ -39,8 +40,8 @@ export class AuthController {
   @ApiOperation({ summary: "log the device in as the phone's user (the device joins that account)" })
   @ApiEnvelope(LoginResponseDto)
   @ApiErrors(ErrorCode.BAD_CREDENTIALS, ErrorCode.USER_DISABLED, ErrorCode.DEVICE_CREDENTIALS_INVALID)
-  login(@Body() body: LoginDto) {
-    return this.auth.login(body);
+  login(@Body() body: LoginDto, @ClientAddress() address: string) {
+    return this.auth.login(body, address);
   }
 
   @Post('logout')

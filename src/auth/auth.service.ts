@@ -68,13 +68,12 @@ export class AuthService {
     return this.startSession(user.id, input.identifier, attached);
   }
 
-  async login(input: Credentials & DeviceFields): Promise<LoginResult> {
-    await this.attempts.assertAllowed('app', input.phone);
+  /** `address`: the client's, for the failed-login limits (LoginAttempts). */
+  async login(input: Credentials & DeviceFields, address: string): Promise<LoginResult> {
+    const attempt = await this.attempts.reserve('app', input.phone, address);
     const user = await this.users.findByPhone(input.phone);
-    if (!(await this.hasher.verify(user?.passwordHash, input.password)) || !user) {
-      await this.attempts.recordFailure('app', input.phone);
-      throw new AppError(ErrorCode.BAD_CREDENTIALS);
-    }
+    if (!(await this.hasher.verify(user?.passwordHash, input.password)) || !user) throw new AppError(ErrorCode.BAD_CREDENTIALS);
+    await attempt.succeeded();
     this.assertActive(user);
     const attached = await retryTransaction(this.dataSource, (manager) => this.attach(manager, input, user.id));
     return this.startSession(user.id, input.identifier, attached);

@@ -19,7 +19,7 @@ const HTTP_STATUS_SPEC: Record<number, ErrorSpec> = {
   403: ErrorCode.FORBIDDEN,
   404: ErrorCode.NOT_FOUND,
   413: ErrorCode.INVALID_PARAM,
-  415: ErrorCode.INVALID_PARAM,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
   429: ErrorCode.TOO_MANY_REQUESTS,
   503: ErrorCode.UNAVAILABLE,
 };
@@ -36,6 +36,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const [status, body] = this.toResponse(err, request);
+    if (err instanceof AppError && err.retryAfterSeconds !== undefined) void reply.header('retry-after', err.retryAfterSeconds);
     void reply.status(status).send(body);
   }
 

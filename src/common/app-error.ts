@@ -1,4 +1,4 @@
-import { ErrorSpec } from './error-codes';
+import { ErrorCode, ErrorSpec } from './error-codes';
 
 /** A domain error: the one way services report an expected failure (STYLE rule 7). */
 export class AppError extends Error {
@@ -9,6 +9,13 @@ export class AppError extends Error {
   ) {
     super(message ?? spec.msg);
   }
+
+  /** A 429 telling the client when to try again (the `Retry-After` header, seconds). */
+  static tooManyRequests(message: string, retryAfterSeconds: number): AppError {
+    return Object.assign(new AppError(ErrorCode.TOO_MANY_REQUESTS, message), { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)) });
+  }
+
+  retryAfterSeconds?: number;
 
   get code(): number {
     return this.spec.code;

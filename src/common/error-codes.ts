@@ -11,6 +11,7 @@ export const ErrorCode = {
   TOO_MANY_REQUESTS: { code: 100006, status: 429, msg: 'too many requests' },
   UNAVAILABLE: { code: 100007, status: 503, msg: 'service unavailable' },
   NOT_FOUND: { code: 100008, status: 404, msg: 'not found' },
+  UNSUPPORTED_MEDIA_TYPE: { code: 100009, status: 415, msg: 'request body is not application/json' },
 
   PHONE_EXISTS: { code: 20001, status: 409, msg: 'phone already registered' },
   BAD_CREDENTIALS: { code: 20003, status: 401, msg: 'phone or password incorrect' },

@@ -9,8 +9,33 @@ import {
   MaxLength,
   Min,
   MinLength,
+  Validate,
   validateSync,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
 } from 'class-validator';
+import { isIP } from 'net';
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+@ValidatorConstraint({ name: 'trustProxy' })
+class TrustProxyRule implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string') return false;
+    if (/^(true|false|\d+)$/.test(value)) return true;
+    return value.split(',').every((part) => {
+      const [address, bits, extra] = part.trim().split('/');
+      if (extra !== undefined) return false;
+      if (PROXY_NAMES.has(address) && bits === undefined) return true;
+      const family = isIP(address);
+      return family !== 0 && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
+    });
+  }
+
+  defaultMessage(): string {
+    return 'TRUST_PROXY must be true, a hop count, or a comma list of addresses, CIDR ranges, loopback, linklocal or uniquelocal';
+  }
+}
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -52,9 +77,30 @@ export class AppConfig {
   /** Seconds between checks of a silent binlog stream, of the leader lock, and of lag; standbys retry as often. */
   @Transform(toInt) @IsInt() @Min(1) @Max(3600) CDC_HEARTBEAT_SECONDS = 5;
 
+  /** Requests per client address to every rate-limited route together (/auth/*, /oa/auth/*, /me/email/*, /me/password). */
   @Transform(toInt) @IsInt() @Min(0) AUTH_RATE_LIMIT_PER_MINUTE = 60;
+  /** Failed logins per phone and client address per 15 minutes. */
   @Transform(toInt) @IsInt() @Min(0) LOGIN_FAILURES_PER_PHONE = 5;
+  /** Failed logins per phone from all addresses per 15 minutes. */
+  @Transform(toInt) @IsInt() @Min(0) LOGIN_FAILURES_PER_PHONE_ALL_ADDRESSES = 100;
   @Transform(toInt) @IsInt() @Min(0) EMAIL_CODE_COOLDOWN_SECONDS = 60;
+  /** Email bind attempts per user, and per client address, per hour. */
+  @Transform(toInt) @IsInt() @Min(0) EMAIL_BIND_ATTEMPTS_PER_HOUR = 20;
+
+  /**
+   * Which proxies' X-Forwarded-For to believe, with Fastify's semantics: unset, none (the client
+   * is the TCP peer); `true`, every hop; a number, that many hops; else a comma list of addresses,
+   * CIDR ranges or `loopback`, `linklocal`, `uniquelocal`.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Validate(TrustProxyRule)
+  TRUST_PROXY?: string = undefined;
+
+  /** Socket.IO connections per session at once. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100) SOCKET_MAX_PER_SESSION = 3;
+  /** Events per second one socket may send; more gets an `error` (100006) and a disconnect. */
+  @Transform(toInt) @IsInt() @Min(1) SOCKET_EVENTS_PER_SECOND = 20;
 
   /** Diagnosis and benchmarks only: 1 reads every cached entity straight from MySQL. */
   @Transform(toInt) @IsIn([0, 1]) CACHE_BYPASS = 0;
@@ -72,6 +118,14 @@ export class AppConfig {
 }
 
 export class ConfigError extends Error {}
+
+/** TRUST_PROXY as Fastify's `trustProxy` option takes it. */
+export function trustProxyOption(value: string | undefined): boolean | number | string[] | undefined {
+  if (value === undefined || value === 'false') return undefined;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',').map((part) => part.trim());
+}
 
 /** The one place that reads the environment (STYLE rule 6). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { isKickReason, KickReason } from '../session/kick-reason';
@@ -51,8 +52,13 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       this.sessions
         .authenticate(typeof token === 'string' ? token : null)
-        .then((session) => {
+        .then(async (session) => {
           socket.data = { sessionId: session.sessionId, userId: session.userId, identifier: session.identifier };
+          const entry = { ...socket.data, socketId: socket.id };
+          if (!(await this.presence.claim(entry, this.config.SOCKET_MAX_PER_SESSION, this.presenceTtlMs))) {
+            const msg = `at most ${this.config.SOCKET_MAX_PER_SESSION} connections per session`;
+            return next(Object.assign(new Error('too many connections'), { data: { code: ErrorCode.TOO_MANY_REQUESTS.code, msg } }));
+          }
           next();
         })
         .catch((err: unknown) => {
@@ -76,17 +82,42 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   async handleConnection(socket: DeviceSocket): Promise<void> {
     const { identifier, sessionId } = socket.data;
     await socket.join([Rooms.device(identifier), Rooms.session(sessionId)]);
+    const withinRate = this.eventRate();
     socket.use((_packet, next) => {
+      // A flood is cut off before it costs a Redis round trip per event.
+      if (!withinRate()) return this.refuseFlood(socket);
       // An inbound event from a session that ended is answered with the kick it missed.
       this.store.get(sessionId).then((s) => (s ? next() : void this.kickLocal(socket)), () => next());
     });
-    await this.presence.add(identifier, socket.id, this.presenceTtlMs).catch(() => undefined);
+    await this.presence.add({ ...socket.data, socketId: socket.id }, this.presenceTtlMs).catch(() => undefined);
     // The session may have ended between the handshake and joining the rooms.
     if (!(await this.sessions.isAlive(sessionId).catch(() => true))) await this.kickLocal(socket);
   }
 
   async handleDisconnect(socket: DeviceSocket): Promise<void> {
-    if (socket.data?.identifier) await this.presence.remove(socket.data.identifier, socket.id).catch(() => undefined);
+    if (socket.data?.identifier) await this.presence.remove({ ...socket.data, socketId: socket.id }).catch(() => undefined);
+  }
+
+  /** SOCKET_EVENTS_PER_SECOND per socket, in fixed one-second windows. */
+  private eventRate(): () => boolean {
+    const limit = this.config.SOCKET_EVENTS_PER_SECOND;
+    let windowStart = 0;
+    let count = 0;
+    return () => {
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        count = 0;
+      }
+      count += 1;
+      return count <= limit;
+    };
+  }
+
+  private refuseFlood(socket: DeviceSocket): void {
+    if (socket.disconnected) return;
+    socket.emit('error', { code: ErrorCode.TOO_MANY_REQUESTS.code, msg: `more than ${this.config.SOCKET_EVENTS_PER_SECOND} events per second` });
+    socket.disconnect(true);
   }
 
   onApplicationShutdown(): void {
@@ -111,9 +142,7 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   async sweep(): Promise<number> {
     const sockets = [...this.namespace.sockets.values()];
     if (sockets.length === 0) return 0;
-    await this.presence
-      .refresh(sockets.map((s) => ({ identifier: s.data.identifier, socketId: s.id })), this.presenceTtlMs)
-      .catch(() => undefined);
+    await this.presence.refresh(sockets.map((s) => ({ ...s.data, socketId: s.id })), this.presenceTtlMs).catch(() => undefined);
     const sessions = [...new Map(sockets.map(({ data }) => [data.sessionId, { ...data, issuedAt: 0 }])).values()];
     const ended = await this.store.missing(sessions.map((s) => s.sessionId));
     const zombies = await this.integrity.endInvalid(sessions.filter((s) => !ended.has(s.sessionId)));

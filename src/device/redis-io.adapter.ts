@@ -32,8 +32,11 @@ export class RedisIoAdapter extends IoAdapter {
   }
 
   createIOServer(port: number, options?: ServerOptions): Server {
-    const server = super.createIOServer(port, { ...options, transports: ['websocket', 'polling'] }) as Server;
+    // Devices send small events: a message over 16 KiB is refused by the transport.
+    const server = super.createIOServer(port, { ...options, transports: ['websocket', 'polling'], maxHttpBufferSize: 16 * 1024 }) as Server;
     if (this.adapter) server.adapter(this.adapter);
+    // Only /devices accepts connections; Socket.IO refuses unknown namespaces itself, but not its main one.
+    server.of('/').use((_socket, next) => next(Object.assign(new Error('unknown namespace: connect to /devices'), { data: { code: 100008 } })));
     return server;
   }
 

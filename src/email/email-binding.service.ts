@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomInt } from 'crypto';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppUser } from '../app-user/app-user.entity';
@@ -15,14 +14,14 @@ import { retryTransaction } from '../common/transactions';
 import { DeviceManager } from '../device/device-manager.service';
 import { SessionIntegrity } from '../device/session-integrity.service';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { takeAttempt } from '../redis/redis-scripts';
 import { MailTransport } from './mail-transport';
+import { CODE_TTL_SECONDS, VerificationCodes } from './verification-codes';
 
-const CODE_TTL_SECONDS = 600;
-const MAX_WRONG_CODES = 5;
-const Keys = {
-  code: (email: string) => `verify:email:${email}`,
-  wrong: (email: string) => `verify:email:wrong:${email}`,
-  cooldown: (email: string) => `verify:email:cooldown:${email}`,
+const BIND_WINDOW_SECONDS = 3600;
+const BindKeys = {
+  user: (userId: number) => `email_bind_attempts:user:${userId}`,
+  address: (address: string) => `email_bind_attempts:address:${address}`,
 };
 
 export interface BindResult {
@@ -47,35 +46,33 @@ export class EmailBindingService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly mail: MailTransport,
+    private readonly codes: VerificationCodes,
     private readonly users: AppUserRepository,
     private readonly devices: DeviceManager,
     private readonly integrity: SessionIntegrity,
     private readonly invalidation: CacheInvalidationSubscriber,
-  ) {
-    redis.defineCommand('hiConsumeEmailCode', { numberOfKeys: 2, lua: CONSUME_CODE });
-  }
+  ) {}
 
-  /** `email` is in canonical form (the DTO made it so): the code's key names exactly that address. */
-  async sendCode(email: string): Promise<{ expiresInSeconds: number }> {
-    const cooldown = this.config.EMAIL_CODE_COOLDOWN_SECONDS;
-    if (cooldown > 0 && (await this.redis.set(Keys.cooldown(email), '1', 'EX', cooldown, 'NX')) !== 'OK') {
-      throw new AppError(ErrorCode.TOO_MANY_REQUESTS, `one code per email every ${cooldown} seconds`);
-    }
-    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    await this.redis.multi().set(Keys.code(email), code, 'EX', CODE_TTL_SECONDS).del(Keys.wrong(email)).exec();
+  /**
+   * Mails a code for `userId` to bind `email` (canonical: the DTO made it so). The code is that
+   * user's only: another user cannot use it, nor replace it by asking for one of their own.
+   */
+  async sendCode(userId: number, email: string): Promise<{ expiresInSeconds: number }> {
+    const code = await this.codes.issue('email', email, String(userId));
     try {
       await this.mail.send({ to: email, subject: 'Your hi verification code', text: `Your code is ${code}. It expires in 10 minutes.` });
     } catch (err) {
-      // A code nobody received must neither count nor block the next attempt.
-      await this.redis.del(Keys.code(email), Keys.cooldown(email));
+      await this.codes.withdraw('email', email, String(userId));
       this.logger.warn(`mail to ${email.replace(/^(.).*@/, '$1***@')} failed: ${(err as Error).message}`);
       throw new AppError(ErrorCode.UNAVAILABLE, 'the code could not be sent; try again later');
     }
     return { expiresInSeconds: CODE_TTL_SECONDS };
   }
 
-  async bind(userId: number, identifier: string, email: string, code: string): Promise<BindResult> {
-    await this.consumeCode(email, code);
+  /** `address`: the client's; attempts are limited per user and per address, counted before the code is checked. */
+  async bind(userId: number, identifier: string, email: string, code: string, address: string): Promise<BindResult> {
+    await this.countAttempt(userId, address);
+    if (!(await this.codes.consume('email', email, String(userId), code))) throw new AppError(ErrorCode.EMAIL_CODE_INVALID);
     // Two binds of one free email race on its unique key; the loser re-runs and sees the winner.
     const outcome = await retryTransaction(this.dataSource, async (manager) => {
       const caller = await this.users.lockById(manager, userId);
@@ -99,23 +96,16 @@ export class EmailBindingService {
     return { email, userId: outcome.targetId, migrated: true, token };
   }
 
-  /** Compare-and-delete in one script, so a code is used once even by concurrent binds. */
-  private async consumeCode(email: string, code: string): Promise<void> {
-    const result = await (this.redis as unknown as CodeScript).hiConsumeEmailCode(Keys.code(email), Keys.wrong(email), code, MAX_WRONG_CODES, CODE_TTL_SECONDS);
-    if (result !== 1) throw new AppError(ErrorCode.EMAIL_CODE_INVALID);
+  /** EMAIL_BIND_ATTEMPTS_PER_HOUR per user and per client address; one refused by the address does not count for the user. */
+  private async countAttempt(userId: number, address: string): Promise<void> {
+    const limit = this.config.EMAIL_BIND_ATTEMPTS_PER_HOUR;
+    if (limit === 0) return;
+    const userWait = await takeAttempt(this.redis, BindKeys.user(userId), limit, BIND_WINDOW_SECONDS);
+    if (userWait > 0) throw AppError.tooManyRequests('too many email bind attempts for this account; try again later', userWait);
+    const addressWait = await takeAttempt(this.redis, BindKeys.address(address), limit, BIND_WINDOW_SECONDS);
+    if (addressWait > 0) {
+      await this.redis.decr(BindKeys.user(userId));
+      throw AppError.tooManyRequests('too many email bind attempts from this address; try again later', addressWait);
+    }
   }
-}
-
-// KEYS: code, wrong-count. ARGV: code, max wrong, ttl. 1: consumed; 0: wrong or missing (five wrong burn it).
-const CONSUME_CODE = `
-local expected = redis.call('GET', KEYS[1])
-if not expected then return 0 end
-if expected == ARGV[1] then redis.call('DEL', KEYS[1], KEYS[2]) return 1 end
-local wrong = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-if wrong >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1], KEYS[2]) end
-return 0`;
-
-interface CodeScript {
-  hiConsumeEmailCode(codeKey: string, wrongKey: string, code: string, maxWrong: number, ttl: number): Promise<number>;
 }

@@ -7,6 +7,7 @@ import { DeviceManagerModule } from '../device/device-manager.module';
 import { DeviceModule } from '../device/device.module';
 import { EmailController } from './email.controller';
 import { EmailBindingService } from './email-binding.service';
+import { VerificationCodes } from './verification-codes';
 import { LogMailTransport, MailTransport, SmtpMailTransport } from './mail-transport';
 
 @Module({
@@ -14,6 +15,7 @@ import { LogMailTransport, MailTransport, SmtpMailTransport } from './mail-trans
   controllers: [EmailController],
   providers: [
     EmailBindingService,
+    VerificationCodes,
     AuthRateLimitGuard,
     {
       provide: MailTransport,

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
 import { ApiEnvelope, ApiErrors, ApiStaffAuth } from '../docs/api-envelope';
 import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
+import { ClientAddress } from '../session/client-address';
 import { StaffLoginDto, StaffLoginResponse } from './oa-user.dto';
 import { OaUserService } from './oa-user.service';
 import { CurrentStaffSession, StaffAuthGuard } from './staff-auth.guard';
@@ -22,8 +23,8 @@ export class OaAuthController {
   @ApiOperation({ summary: 'staff login; the token works on /admin routes only' })
   @ApiEnvelope(StaffLoginResponse)
   @ApiErrors(ErrorCode.BAD_CREDENTIALS, ErrorCode.USER_DISABLED, ErrorCode.TOO_MANY_REQUESTS)
-  login(@Body() body: StaffLoginDto) {
-    return this.staff.login(body.phone, body.password);
+  login(@Body() body: StaffLoginDto, @ClientAddress() address: string) {
+    return this.staff.login(body.phone, body.password, address);
   }
 
   @Post('logout')

@@ -36,13 +36,12 @@ export class OaUserService {
     private readonly sessions: StaffSessionService,
   ) {}
 
-  async login(phone: string, password: string): Promise<{ token: string }> {
-    await this.attempts.assertAllowed('oa', phone);
+  /** `address`: the client's, for the failed-login limits (LoginAttempts). */
+  async login(phone: string, password: string, address: string): Promise<{ token: string }> {
+    const attempt = await this.attempts.reserve('oa', phone, address);
     const user = await this.staff.findByPhone(phone);
-    if (!(await this.hasher.verify(user?.passwordHash, password)) || !user) {
-      await this.attempts.recordFailure('oa', phone);
-      throw new AppError(ErrorCode.BAD_CREDENTIALS);
-    }
+    if (!(await this.hasher.verify(user?.passwordHash, password)) || !user) throw new AppError(ErrorCode.BAD_CREDENTIALS);
+    await attempt.succeeded();
     if (user.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
     return { token: await this.sessions.issue(user.id) };
   }

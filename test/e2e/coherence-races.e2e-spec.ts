@@ -5,7 +5,7 @@ import { PASSWORD } from '../support/builders';
 import { BinlogMariaDb, startBinlogMariaDb } from '../support/binlog-mariadb';
 import { cdcSettled } from '../support/cdc';
 import { connectDevice, refusal, within } from '../support/device-socket';
-import { deviceLogin, registerUser, staffLogin } from '../support/flows';
+import { deviceLogin, emailCodeOf, registerUser, staffLogin } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 
@@ -102,10 +102,10 @@ describe('a login racing a change of its device leaves no session behind', () =>
     const stranger = await registerUser(api);
     const email = `owner-${owner.userId}@example.test`;
     await api.post('/me/email/code', { email }, owner.token);
-    await api.post('/me/email/bind', { email, code: await world.redis.get(`verify:email:${email}`) }, owner.token);
+    await api.post('/me/email/bind', { email, code: await emailCodeOf(world.redis, email, owner.userId) }, owner.token);
     const device = await deviceLogin(api);
     await api.post('/me/email/code', { email }, device.token);
-    const code = await world.redis.get(`verify:email:${email}`);
+    const code = await emailCodeOf(world.redis, email, device.userId);
     const pause = pauseNextIssue(app);
     try {
       const bind = api.post('/me/email/bind', { email, code }, device.token);

@@ -1,5 +1,5 @@
 import { uniqueEmail } from '../support/builders';
-import { deviceLogin } from '../support/flows';
+import { deviceLogin, emailCodeOf } from '../support/flows';
 import { TestWorld } from '../support/test-app';
 
 describe('email codes and binding under failure and concurrency', () => {
@@ -16,7 +16,7 @@ describe('email codes and binding under failure and concurrency', () => {
     const b = await deviceLogin(api);
     const email = uniqueEmail();
     await api.post('/me/email/code', { email }, a.token);
-    const code = await world.redis.get(`verify:email:${email}`);
+    const code = await emailCodeOf(world.redis, email, a.userId);
     const results = await Promise.all([a, b, a, b].map((u) => api.post('/me/email/bind', { email, code }, u.token)));
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.body.code === 20007)).toHaveLength(3);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import { PASSWORD } from '../support/builders';
 import { connectDevice, refusal, within } from '../support/device-socket';
-import { deviceLogin, registerUser, staffLogin } from '../support/flows';
+import { deviceLogin, emailCodeOf, registerUser, staffLogin } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 
@@ -19,7 +19,7 @@ describe('exact identities and device credentials', () => {
 
   async function bindEmail(token: string, email: string, canonical = email) {
     expect((await api.post('/me/email/code', { email }, token)).status).toBe(200);
-    const code = await world.redis.get(`verify:email:${canonical}`);
+    const code = await emailCodeOf(world.redis, canonical, (await api.get('/me', token)).body.data.id);
     expect(code).toMatch(/^\d{6}$/);
     return api.post('/me/email/bind', { email, code }, token);
   }

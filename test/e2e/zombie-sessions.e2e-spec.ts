@@ -1,6 +1,6 @@
 import { uniqueEmail } from '../support/builders';
 import { connectDevice, refusal, within } from '../support/device-socket';
-import { deviceLogin, registerUser } from '../support/flows';
+import { deviceLogin, emailCodeOf, registerUser } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 import { sessionIdOf } from '../../src/session/token';
@@ -19,7 +19,7 @@ describe('device migration and removal leave no zombie sessions', () => {
 
   async function bindEmail(token: string, email: string) {
     await api.post('/me/email/code', { email }, token);
-    const code = await world.redis.get(`verify:email:${email}`);
+    const code = await emailCodeOf(world.redis, email, (await api.get('/me', token)).body.data.id);
     expect(code).toMatch(/^\d{6}$/);
     return api.post('/me/email/bind', { email, code }, token);
   }
@@ -113,7 +113,7 @@ describe('device migration and removal leave no zombie sessions', () => {
     const user = await deviceLogin(api);
     const email = uniqueEmail();
     await api.post('/me/email/code', { email }, user.token);
-    const code = (await world.redis.get(`verify:email:${email}`)) as string;
+    const code = (await emailCodeOf(world.redis, email, user.userId)) as string;
     const wrong = code === '000000' ? '111111' : '000000';
     for (let i = 0; i < 5; i += 1) expect((await api.post('/me/email/bind', { email, code: wrong }, user.token)).body.code).toBe(20007);
     expect((await api.post('/me/email/bind', { email, code }, user.token)).body.code).toBe(20007);

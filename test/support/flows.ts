@@ -31,3 +31,8 @@ export async function staffLogin(api: Api, phone: string, password: string): Pro
 }
 
 export { PASSWORD };
+
+/** The email code mailed to `userId` for `email` (kept per user in the hash `verify:email:{email}`). */
+export async function emailCodeOf(redis: { hget(key: string, field: string): Promise<string | null> }, email: string, userId: number): Promise<string | null> {
+  return redis.hget(`verify:email:${email}`, String(userId));
+}

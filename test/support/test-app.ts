@@ -54,6 +54,8 @@ export class TestWorld {
       ADMIN_PASSWORD: this.admin.password,
       AUTH_RATE_LIMIT_PER_MINUTE: '0',
       LOGIN_FAILURES_PER_PHONE: '0',
+      LOGIN_FAILURES_PER_PHONE_ALL_ADDRESSES: '0',
+      EMAIL_BIND_ATTEMPTS_PER_HOUR: '0',
       EMAIL_CODE_COOLDOWN_SECONDS: '0',
       LOG_LEVEL: 'silent',
       ...overrides,
