@@ -1,14 +1,15 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'crypto';
-import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { envelopeAnswers } from './common/envelope';
 import { clientError, frameworkError } from './common/http-framework-errors';
 import { acceptJsonBodiesOnly } from './common/json-body';
+import { AccessLog, accessLogger, AppLogger, createLogger, PinoNestLogger } from './common/logging';
 import { AppConfig, loadConfig, trustProxyOption } from './config/app-config';
 import { RedisIoAdapter } from './device/redis-io.adapter';
-import { setupApiDocs } from './docs/docs.setup';
+import { DOCS_JSON_PATH, setupApiDocs } from './docs/docs.setup';
 
 export interface CreateAppOptions {
   /** false: no Nest logger (tests); request logs still follow LOG_LEVEL. */
@@ -20,7 +21,14 @@ export interface CreateAppOptions {
 /** Builds the application exactly as main.ts runs it; tests call this with their own config. */
 export async function createApp(given?: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const config = given ?? loadConfig();
+  const logger: AppLogger = createLogger(config, options.logDestination);
   const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    logController: new AccessLog(accessLogger(logger)),
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
     bodyLimit: 64 * 1024,
     // request.ip, used by every limit and written in the logs, is what the trusted proxies report.
     trustProxy: trustProxyOption(config.TRUST_PROXY),
@@ -28,21 +36,20 @@ export async function createApp(given?: AppConfig, options: CreateAppOptions = {
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkError,
     clientErrorHandler: clientError,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-      // On the raw request too, where pino-http (a middleware) reads it: one id for the reply and every log line.
-      (req as { id?: string }).id = id;
-      return id;
-    },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.logDestination), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     bodyParser: false,
-    bufferLogs: options.logger !== false,
-    ...(options.logger === false ? { logger: false } : {}),
+    // A start-up failure reaches the caller (main.ts logs it and exits 1) instead of aborting.
+    abortOnError: false,
+    ...(options.logger === false ? { logger: false } : { logger: new PinoNestLogger(logger) }),
   });
-  acceptJsonBodiesOnly(app.getHttpAdapter().getInstance());
-  if (options.logger !== false) app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  acceptJsonBodiesOnly(fastify);
+  envelopeAnswers(fastify, [`/${DOCS_JSON_PATH}`]);
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-request-id', request.id);
+    done(null, payload);
+  });
   const io = new RedisIoAdapter(app);
   await io.connect(config);
   app.useWebSocketAdapter(io);

@@ -1,10 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type Redis from 'ioredis';
-import type { DestinationStream } from 'pino';
 import { AdminModule } from './admin/admin.module';
 import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { AppUserModule } from './app-user/app-user.module';
@@ -13,8 +12,7 @@ import { BootstrapService } from './bootstrap.service';
 import { CacheModule } from './cache/cache.module';
 import { CdcModule } from './cdc/cdc.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { loggingModule } from './common/logging';
-import { EnvelopeInterceptor } from './common/envelope.interceptor';
+import { APP_LOGGER, AppLogger } from './common/logging';
 import { createValidationPipe } from './common/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -31,14 +29,13 @@ import { RedisModule } from './redis/redis.module';
 
 @Module({})
 export class AppModule {
-  /** `config` and `logDestination` are for tests; the service reads the environment and logs to stdout. */
-  static forRoot(config?: AppConfig, logDestination?: DestinationStream): DynamicModule {
+  /** The process's configuration and its one logger (app.factory.ts makes both). */
+  static forRoot(config: AppConfig, logger: AppLogger): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         EventEmitterModule.forRoot(),
-        loggingModule(logDestination),
         RedisModule,
         DatabaseModule,
         CacheModule,
@@ -69,7 +66,7 @@ export class AppModule {
       providers: [
         BootstrapService,
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+        { provide: APP_LOGGER, useValue: logger },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
     };

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'http';
+import pino from 'pino';
 import { createApp } from './app.factory';
+import { APP_LOGGER, AppLogger, flushLogs } from './common/logging';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 
 async function main(): Promise<void> {
@@ -10,8 +12,7 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
+    return startFailed(err, 2);
   }
   const app = await createApp(config);
   await app.listen(config.PORT, '0.0.0.0');
@@ -26,18 +27,23 @@ async function main(): Promise<void> {
  */
 function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number): void {
   const logger = new Logger('Shutdown');
+  const lines = app.get<AppLogger>(APP_LOGGER);
+  const exit = (code: number) => {
+    flushLogs(lines);
+    process.exit(code);
+  };
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {
       logger.warn(`${signal} again: exiting now`);
-      process.exit(1);
+      exit(1);
     }
     closing = true;
     const started = Date.now();
     logger.log(`${signal}: closing (at most ${timeoutSeconds} s)`);
     setTimeout(() => {
       logger.error(`not closed after ${timeoutSeconds} s (a request, a client or a dependency still holds it): exiting anyway`);
-      process.exit(1);
+      exit(1);
     }, timeoutSeconds * 1000);
     // The listener closes once every connection is gone. A keep-alive connection whose request was
     // still running when the close began stays open after it, and would hold the process for as
@@ -47,11 +53,11 @@ function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number): voi
     app.close().then(
       () => {
         logger.log(`closed in ${Date.now() - started} ms`);
-        process.exit(0);
+        exit(0);
       },
       (err: Error) => {
         logger.error(`closing failed after ${Date.now() - started} ms: ${err.message}`);
-        process.exit(1);
+        exit(1);
       },
     );
   };
@@ -59,7 +65,10 @@ function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number): voi
   process.on('SIGINT', onSignal);
 }
 
-main().catch((err) => {
-  process.stderr.write(`hi-server failed to start: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+/** Whatever LOG_LEVEL says, a process that does not start says why: a JSON line on stderr. Exits 2 for a bad setting, else 1. */
+function startFailed(err: Error, code: 1 | 2): never {
+  pino({ messageKey: 'msg' }, pino.destination({ dest: 2, sync: true })).fatal({ err: code === 2 ? undefined : err }, `hi-server failed to start: ${err.message}`);
+  process.exit(code);
+}
+
+main().catch((err: Error) => startFailed(err, 1));

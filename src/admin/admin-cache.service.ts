@@ -1,10 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
-import { OaUser } from '../oa-user/oa-user.entity';
+import { StaffActor } from '../oa-user/staff-auth.guard';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { CacheAdmin } from './cache-admin';
 import { InvalidInputError } from './cache-admin.inputs';
@@ -13,7 +13,6 @@ import { CacheAudit } from './cache-audit';
 /** The /admin/cache use cases: the shared CacheAdmin/CacheAudit plus who-did-what logging. */
 @Injectable()
 export class AdminCacheService {
-  private readonly logger = new Logger('AdminCache');
   private readonly admin: CacheAdmin;
   private readonly audit: CacheAudit;
 
@@ -22,53 +21,53 @@ export class AdminCacheService {
     this.audit = new CacheAudit(redis, db);
   }
 
-  async health(staff: OaUser) {
+  async health(actor: StaffActor) {
     const health = await this.admin.health();
-    this.record(staff, 'checked cache health', 0);
+    this.record(actor, 'checked cache health', 0);
     if (!health.reachable) throw new AppError(ErrorCode.UNAVAILABLE, 'redis unreachable', health);
     return health;
   }
 
-  async listKeys(staff: OaUser, query: { scope?: string; cursor?: string; count?: number }) {
+  async listKeys(actor: StaffActor, query: { scope?: string; cursor?: string; count?: number }) {
     const page = await this.run(() => this.admin.listKeys(query));
-    this.record(staff, `listed cache keys of scope ${page.scope} from cursor ${query.cursor ?? '0'}`, 0);
+    this.record(actor, `listed cache keys of scope ${page.scope} from cursor ${query.cursor ?? '0'}`, 0);
     return page;
   }
 
-  async clearScope(staff: OaUser, scope: string) {
+  async clearScope(actor: StaffActor, scope: string) {
     const result = await this.run(() => this.admin.clearScope(scope));
-    this.record(staff, `cleared cache scope ${result.scope} in ${result.ms} ms`, result.deleted);
+    this.record(actor, `cleared cache scope ${result.scope} in ${result.ms} ms`, result.deleted);
     return result;
   }
 
-  async lookupPhone(staff: OaUser, phone: string) {
+  async lookupPhone(actor: StaffActor, phone: string) {
     const result = await this.run(() => this.admin.lookupPhone(phone));
-    this.record(staff, `looked up the cache of phone ${phone}`, 0);
+    this.record(actor, `looked up the cache of phone ${phone}`, 0);
     return result;
   }
 
-  async lookupId(staff: OaUser, id: string, scope = 'all') {
+  async lookupId(actor: StaffActor, id: string, scope = 'all') {
     const result = await this.run(() => this.admin.lookupId(id, scope));
-    this.record(staff, `looked up the cache of id ${id} in scope ${scope}`, 0);
+    this.record(actor, `looked up the cache of id ${id} in scope ${scope}`, 0);
     return result;
   }
 
-  async clearPhone(staff: OaUser, phone: string) {
+  async clearPhone(actor: StaffActor, phone: string) {
     const result = await this.run(() => this.admin.clearPhone(phone));
-    this.record(staff, `cleared the cache of phone ${phone}`, result.deleted.length);
+    this.record(actor, `cleared the cache of phone ${phone}`, result.deleted.length);
     return { phone, ...result };
   }
 
-  async clearId(staff: OaUser, id: string, scope = 'all') {
+  async clearId(actor: StaffActor, id: string, scope = 'all') {
     const result = await this.run(() => this.admin.clearId(id, scope));
-    this.record(staff, `cleared the cache of id ${id} in scope ${scope}`, result.deleted.length);
+    this.record(actor, `cleared the cache of id ${id} in scope ${scope}`, result.deleted.length);
     return { id, scope, ...result };
   }
 
-  async runAudit(staff: OaUser, scope = 'all', repair = false) {
+  async runAudit(actor: StaffActor, scope = 'all', repair = false) {
     const report = await this.run(() => this.audit.run({ scope, repair }));
     const what = `audited cache scope ${scope}: ${report.scanned} key(s), ${report.stale.length} stale`;
-    this.record(staff, repair ? `${what}, repaired` : what, report.repaired);
+    this.record(actor, repair ? `${what}, repaired` : what, report.repaired);
     return report;
   }
 
@@ -81,7 +80,8 @@ export class AdminCacheService {
     }
   }
 
-  private record(staff: OaUser, what: string, keysDeleted: number): void {
-    this.logger.log(`staff #${staff.id} ${staff.phone} (${staff.role}) ${what}: ${keysDeleted} key(s) deleted`);
+  private record({ staff, log }: StaffActor, what: string, keysDeleted: number): void {
+    log.info({ context: 'AdminCache', staffId: staff.id, keysDeleted }, `staff #${staff.id} ${staff.phone} (${staff.role}) ${what}: ${keysDeleted} key(s) deleted`);
   }
+
 }

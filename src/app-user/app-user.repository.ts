@@ -35,8 +35,9 @@ export class AppUserRepository {
     this.codec = entityCodec('appUsers', repo.metadata);
   }
 
-  findById(id: number): Promise<AppUser | null> {
-    return this.cache.getRow(CacheKeys.appUserId(id), this.codec, () => this.repo.findOneBy({ id }));
+  /** `cached`: the row key's value when the caller read it already (AuthenticatedSession.userRow). */
+  findById(id: number, cached?: string | null): Promise<AppUser | null> {
+    return this.cache.getRow(CacheKeys.appUserId(id), this.codec, () => this.repo.findOneBy({ id }), cached);
   }
 
   findByPhone(phone: string): Promise<AppUser | null> {

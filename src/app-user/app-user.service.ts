@@ -20,8 +20,8 @@ export class AppUserService {
     private readonly sessions: SessionService,
   ) {}
 
-  async get(id: number): Promise<AppUser> {
-    const user = await this.users.findById(id);
+  async get(id: number, cached?: string | null): Promise<AppUser> {
+    const user = await this.users.findById(id, cached);
     if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
     return user;
   }

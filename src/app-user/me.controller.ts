@@ -18,7 +18,7 @@ export class MeController {
   @ApiOperation({ summary: "the caller's user (served through the cache)" })
   @ApiEnvelope(AppUserResponse)
   async get(@CurrentSession() session: AuthenticatedSession) {
-    return toAppUserView(await this.users.get(session.userId));
+    return toAppUserView(await this.users.get(session.userId, session.userRow));
   }
 
   @Patch()

@@ -63,10 +63,13 @@ export class CacheAsideService {
     this.redis.defineCommand('hiLeasedFill', { lua: FILL_SCRIPT });
   }
 
-  /** A row by its primary key, e.g. `cache:appUsers:id:{id}`. */
-  async getRow<T>(key: string, codec: RowCodec<T>, load: () => Promise<T | null>): Promise<T | null> {
+  /**
+   * A row by its primary key, e.g. `cache:appUsers:id:{id}`. `known`: the key's value when the
+   * caller read it already in another round trip (null: absent), instead of a GET.
+   */
+  async getRow<T>(key: string, codec: RowCodec<T>, load: () => Promise<T | null>, known?: string | null): Promise<T | null> {
     if (this.config.CACHE_BYPASS || !this.gate.isOpen) return load();
-    const cached = await this.redis.get(key);
+    const cached = known === undefined ? await this.redis.get(key) : known;
     if (cached === PLACEHOLDER) {
       this.stats.hit(codec.entity);
       return null;

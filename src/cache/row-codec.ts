@@ -23,7 +23,7 @@ export function entityCodec<T extends object>(entity: string, metadata: EntityMe
     kind: column.isCreateDate || column.isUpdateDate || /date|time/.test(String(column.type)) ? 'date' : INTEGER_TYPES.has(String(column.type)) ? 'integer' : 'string',
     nullable: column.isNullable,
   }));
-  const create = () => metadata.create() as T;
+  const prototype = (metadata.target as { prototype: object }).prototype;
   return {
     entity,
     encode: (row) => JSON.stringify(row),
@@ -42,7 +42,7 @@ export function entityCodec<T extends object>(entity: string, metadata: EntityMe
         if (!fits(value, field.kind)) return null;
         if (field.kind === 'date') row[field.property] = new Date(value as string);
       }
-      return Object.assign(create(), row);
+      return Object.assign(Object.create(prototype) as T, row);
     },
     isId: (value) => /^[1-9]\d{0,19}$/.test(value),
   };

@@ -1,10 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppError } from './app-error';
 import { isDatabaseError, isRedisUnavailableError } from './error-classifier';
 import { ErrorCode, ErrorSpec } from './error-codes';
+import { noteBusinessCode } from './logging';
 
 interface Body {
   code: number;
@@ -27,15 +27,13 @@ const HTTP_STATUS_SPEC: Record<number, ErrorSpec> = {
 /** The one error path: known errors become the envelope, anything else a 500 that hides internals. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  /** The request's own pino logger (through nestjs-pino's context): its lines carry the requestId. */
-  constructor(@InjectPinoLogger('Errors') private readonly logger: PinoLogger) {}
-
   catch(err: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') return;
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const [status, body] = this.toResponse(err, request);
+    noteBusinessCode(reply, body.code);
     if (err instanceof AppError && err.retryAfterSeconds !== undefined) void reply.header('retry-after', err.retryAfterSeconds);
     void reply.status(status).send(body);
   }
@@ -62,14 +60,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return [fastifyStatus, { code: spec.code, msg: `${spec.msg}: ${(err as Error).message}` }];
     }
     if (isRedisUnavailableError(err)) {
-      this.logger.error({ requestId: request.id, err }, 'redis unavailable');
+      request.log.error({ context: 'Errors', err }, 'redis unavailable');
       return [503, { code: ErrorCode.UNAVAILABLE.code, msg: 'redis unavailable', requestId: String(request.id) }];
     }
     if (isDatabaseError(err)) {
-      this.logger.error({ requestId: request.id, err }, 'database query failed');
+      request.log.error({ context: 'Errors', err }, 'database query failed');
       return [500, { code: ErrorCode.DB_FAILED.code, msg: ErrorCode.DB_FAILED.msg, requestId: String(request.id) }];
     }
-    this.logger.error({ requestId: request.id, err }, 'unexpected error');
+    request.log.error({ context: 'Errors', err }, 'unexpected error');
     return [HttpStatus.INTERNAL_SERVER_ERROR, { code: ErrorCode.INTERNAL.code, msg: ErrorCode.INTERNAL.msg, requestId: String(request.id) }];
   }
 

@@ -1,7 +1,6 @@
-import { RequestMethod } from '@nestjs/common';
-import type { IncomingMessage } from 'http';
-import { LoggerModule, Params } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import { LoggerService } from '@nestjs/common';
+import { FastifyReply, FastifyRequest, LogController } from 'fastify';
+import pino, { DestinationStream } from 'pino';
 import { AppConfig } from '../config/app-config';
 
 /**
@@ -39,41 +38,116 @@ const SECRET_QUERY = /([?&](?:token|access_token|password|code)=)[^&]*/gi;
 /** Scrapes and liveness probes come every few seconds and say nothing: no completion line for them. */
 const PROBES = new Set(['/metrics', '/health/live']);
 
-function isProbe(req: IncomingMessage & { originalUrl?: string }): boolean {
-  // Fastify's middleware engine hands the middleware a url with the mount path cut off; the
-  // original is kept beside it.
-  const url = req.originalUrl ?? req.url ?? '';
-  const end = url.indexOf('?');
-  return PROBES.has(end === -1 ? url : url.slice(0, end));
-}
+/** The one pino logger of the process: Fastify's request logger and Nest's logger write through it. */
+export type AppLogger = pino.Logger;
+export const APP_LOGGER = Symbol('APP_LOGGER');
 
-/** Every line of a request carries its `requestId`: Fastify's id (x-request-id or a UUID), also the 5xx body's requestId. */
-export function loggingParams(config: AppConfig, destination?: DestinationStream): Params {
-  const options = {
+/**
+ * JSON lines from the first to the last. Written asynchronously (the buffer fills while a write is
+ * in flight, so a busy process makes few syscalls); `flushLogs` before the process exits.
+ */
+export function createLogger(config: AppConfig, destination?: DestinationStream): AppLogger {
+  const options: pino.LoggerOptions = {
     level: config.LOG_LEVEL,
     messageKey: 'msg',
-    genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id: string }).id,
-    customAttributeKeys: { reqId: 'requestId' },
-    quietReqLogger: true,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    autoLogging: { ignore: isProbe },
-    serializers: {
-      req: (req: { id: string; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: req.url.replace(SECRET_QUERY, '$1[redacted]'),
-        userAgent: req.headers['user-agent'],
-        remoteAddress: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
   };
-  return {
-    pinoHttp: destination ? [options, destination] : options,
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-  };
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }
 
-export function loggingModule(destination?: DestinationStream) {
-  return LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => loggingParams(config, destination) });
+/**
+ * The completion lines' own logger, on the same stream: they carry only the fields AccessLog picks,
+ * none of them a secret, so they skip the redaction every other line pays for.
+ */
+export function accessLogger(logger: AppLogger): AppLogger {
+  return pino({ level: logger.level, messageKey: 'msg' }, (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]);
+}
+
+/** Writes out what is buffered, synchronously: before process.exit, or the last lines are lost. */
+export function flushLogs(logger: AppLogger): void {
+  const stream = (logger as unknown as Record<symbol, { flushSync?: () => void }>)[pino.symbols.streamSym];
+  try {
+    stream?.flushSync?.();
+  } catch {
+    // a destination not open yet has nothing to flush
+  }
+}
+
+/**
+ * Nest's logger (start-up, `new Logger(context)` in services) over the same pino: the context is a
+ * field, an error's stack goes with it.
+ */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: AppLogger) {}
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.write('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.write('fatal', message, rest);
+  }
+
+  /** Nest passes `(message, context)`, or `(message, stack, context)` for errors. */
+  private write(level: pino.Level, message: unknown, rest: unknown[]): void {
+    if (!this.logger.isLevelEnabled(level)) return;
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    const stack = rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined;
+    if (message instanceof Error) this.logger[level]({ context, err: message }, message.message);
+    else if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...message });
+    else this.logger[level](stack ? { context, stack } : { context }, String(message));
+  }
+}
+
+/**
+ * Fastify's request log lines, as this service writes them: no "incoming request" line, one
+ * completion line per request except probes, with the client address the limits count, and the
+ * business code of a 4xx or 5xx answer. Every line of a request carries its `requestId` (the
+ * request's child logger). Nothing is serialised for a request that is not logged.
+ */
+export class AccessLog extends LogController {
+  constructor(private readonly lines: AppLogger) {
+    super({ requestIdLogLabel: 'requestId' });
+  }
+
+  incomingRequest(): void {}
+
+  requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const url = request.url;
+    const end = url.indexOf('?');
+    if (PROBES.has(end === -1 ? url : url.slice(0, end))) return;
+    const code = reply.statusCode >= 400 ? businessCodeOf(reply) : undefined;
+    const line = {
+      requestId: request.id,
+      req: { method: request.method, url: url.replace(SECRET_QUERY, '$1[redacted]'), userAgent: request.headers['user-agent'], remoteAddress: request.ip },
+      res: { statusCode: reply.statusCode },
+      ...(code !== undefined && { code }),
+      responseTime: Math.round(reply.elapsedTime * 100) / 100,
+      ...(error && { err: error }),
+    };
+    if (error) this.lines.error(line, 'request errored');
+    else this.lines.info(line, 'request completed');
+  }
+}
+
+const BUSINESS_CODE = Symbol('businessCode');
+
+/** The error filter notes the business code of the answer it gives, for the access log. */
+export function noteBusinessCode(reply: FastifyReply, code: number): void {
+  (reply as FastifyReply & { [BUSINESS_CODE]?: number })[BUSINESS_CODE] = code;
+}
+
+function businessCodeOf(reply: FastifyReply): number | undefined {
+  return (reply as FastifyReply & { [BUSINESS_CODE]?: number })[BUSINESS_CODE];
 }

@@ -27,10 +27,19 @@ export class HttpMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    // One pair of label children per (method, route, status), found again by a plain key: prom-client
+    // would otherwise hash the label object on every request.
+    const children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
     fastify.addHook('onResponse', (request, reply, done) => {
-      const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
-      this.requests.inc(labels);
-      this.duration.observe(labels, reply.elapsedTime / 1000);
+      const route = request.routeOptions.url ?? 'unmatched';
+      const key = `${request.method} ${reply.statusCode} ${route}`;
+      let child = children.get(key);
+      if (!child) {
+        const labels = { method: request.method, route, status: String(reply.statusCode) };
+        children.set(key, (child = { count: this.requests.labels(labels), time: this.duration.labels(labels) }));
+      }
+      child.count.inc();
+      child.time.observe(reply.elapsedTime / 1000);
       done();
     });
   }

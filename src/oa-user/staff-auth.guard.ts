@@ -1,6 +1,6 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { bearerToken } from '../session/token';
@@ -40,3 +40,14 @@ function staffSessionOf(context: ExecutionContext): StaffSession {
 export const CurrentStaff = createParamDecorator((_: unknown, context: ExecutionContext): OaUser => staffSessionOf(context).staff);
 
 export const CurrentStaffSession = createParamDecorator((_: unknown, context: ExecutionContext): StaffSession => staffSessionOf(context));
+
+/** A staff member acting in a request: who, and the request's logger (its lines carry the requestId). */
+export interface StaffActor {
+  staff: OaUser;
+  log: FastifyBaseLogger;
+}
+
+export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): StaffActor => ({
+  staff: staffSessionOf(context).staff,
+  log: context.switchToHttp().getRequest<StaffRequest>().log,
+}));

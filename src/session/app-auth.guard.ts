@@ -12,7 +12,7 @@ export class AppAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<ClientRequest>();
-    request.clientSession = await this.sessions.authenticate(bearerToken(request.headers.authorization));
+    request.clientSession = await this.sessions.authenticate(bearerToken(request.headers.authorization), { withUserRow: true });
     return true;
   }
 }

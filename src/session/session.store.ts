@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { compareAndDelete } from '../redis/redis-scripts';
+import { CacheKeys } from '../cache/cache-keys';
 import { KickReason } from './kick-reason';
 
 export interface Session {
@@ -28,6 +29,8 @@ export const SessionKeys = {
   userSessions: (userId: number | string) => `user_sessions:${userId}`,
 };
 
+const USER_ROW_PREFIX = CacheKeys.appUserId('');
+
 // KEYS: session, revoked. ARGV: json, ttl. A session revoked before it was written stays revoked.
 const CREATE = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
@@ -47,10 +50,18 @@ if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1`;
 
+// KEYS: session. ARGV: the key prefix of the user's cached row. The session and its user's cached
+// row in one round trip: a client request reads both, and the row key needs the session's user id.
+const GET_WITH_USER_ROW = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {false, false} end
+return {raw, redis.call('GET', ARGV[1] .. string.format('%d', cjson.decode(raw).userId))}`;
+
 interface SessionScripts {
   hiSessionCreate(session: string, revoked: string, json: string, ttl: number): Promise<number>;
   hiSessionRevoke(session: string, revoked: string, reason: string, reasonTtl: number): Promise<string | null>;
   hiSessionSwap(pointer: string, expected: string, sid: string, ttl: number): Promise<number>;
+  hiSessionWithUserRow(session: string, rowPrefix: string): Promise<[string | null, string | null]>;
 }
 
 @Injectable()
@@ -64,6 +75,7 @@ export class SessionStore {
     redis.defineCommand('hiSessionCreate', { numberOfKeys: 2, lua: CREATE });
     redis.defineCommand('hiSessionRevoke', { numberOfKeys: 2, lua: REVOKE });
     redis.defineCommand('hiSessionSwap', { numberOfKeys: 1, lua: SWAP });
+    redis.defineCommand('hiSessionWithUserRow', { numberOfKeys: 1, lua: GET_WITH_USER_ROW });
     this.scripts = redis as unknown as SessionScripts;
   }
 
@@ -98,6 +110,12 @@ export class SessionStore {
   async get(sessionId: string): Promise<Session | null> {
     const raw = await this.redis.get(SessionKeys.session(sessionId));
     return raw ? (JSON.parse(raw) as Session) : null;
+  }
+
+  /** The session and the raw cached row of its user (null: not cached), in one round trip. */
+  async getWithUserRow(sessionId: string): Promise<{ session: Session | null; userRow: string | null }> {
+    const [raw, userRow] = await this.scripts.hiSessionWithUserRow(SessionKeys.session(sessionId), USER_ROW_PREFIX);
+    return { session: raw ? (JSON.parse(raw) as Session) : null, userRow };
   }
 
   async revokedReason(sessionId: string): Promise<string | null> {

@@ -104,6 +104,23 @@ describe('structured JSON logs', () => {
     expect(all).not.toContain(world.admin.password);
   });
 
+  it('logs every cache action with who, what and how many keys (CONTRACT section 6)', async () => {
+    const phone = uniquePhone();
+    await world.redis.set(`cache:appUsers:phone:${phone}`, '*');
+    const admin = await staffLogin(api, world.admin.phone, world.admin.password);
+    await call('act-0001', 'DELETE', `/admin/cache/phone/${phone}`, { token: admin });
+    await call('act-0002', 'DELETE', '/admin/cache?scope=devices', { token: admin });
+    await call('act-0003', 'GET', '/admin/cache/keys', { token: admin });
+    const actions = [];
+    for (const id of ['act-0001', 'act-0002', 'act-0003']) actions.push(...(await completed(id)).filter((l) => l.context === 'AdminCache'));
+    expect(actions.map((l) => l.msg)).toEqual([
+      expect.stringMatching(new RegExp(`^staff #\\d+ ${world.admin.phone} \\(admin\\) cleared the cache of phone ${phone}: 1 key\\(s\\) deleted$`)),
+      expect.stringMatching(/cleared cache scope devices in \d+ ms: \d+ key\(s\) deleted$/),
+      expect.stringMatching(/listed cache keys of scope all from cursor 0: 0 key\(s\) deleted$/),
+    ]);
+    expect(actions[0]).toEqual(expect.objectContaining({ staffId: expect.any(Number), keysDeleted: 1 }));
+  });
+
   it('never logs an email verification code', async () => {
     const login = await call('dev-0001', 'POST', '/auth/device', { body: { identifier: uniqueIdentifier() } });
     const email = uniqueEmail();
