@@ -20,6 +20,7 @@ import { DatabaseModule } from './database/database.module';
 import { DeviceManagerModule } from './device/device-manager.module';
 import { DeviceModule } from './device/device.module';
 import { EmailModule } from './email/email.module';
+import { PasswordModule } from './password/password.module';
 import { HealthModule } from './health/health.module';
 import { InviteModule } from './invite/invite.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -57,6 +58,7 @@ export class AppModule {
         AuthModule,
         DeviceManagerModule,
         EmailModule,
+        PasswordModule,
         CdcModule,
         HealthModule,
         AdminModule,

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
-import { StaffActor } from '../oa-user/staff-auth.guard';
+import { StaffActor, staffName } from '../oa-user/staff-auth.guard';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { CacheAdmin } from './cache-admin';
 import { InvalidInputError } from './cache-admin.inputs';
@@ -81,7 +81,6 @@ export class AdminCacheService {
   }
 
   private record({ staff, log }: StaffActor, what: string, keysDeleted: number): void {
-    log.info({ context: 'AdminCache', staffId: staff.id, keysDeleted }, `staff #${staff.id} ${staff.phone} (${staff.role}) ${what}: ${keysDeleted} key(s) deleted`);
+    log.info({ context: 'AdminCache', staffId: staff.id, keysDeleted }, `${staffName(staff)} ${what}: ${keysDeleted} key(s) deleted`);
   }
-
 }

@@ -1,9 +1,12 @@
-import { Body, Controller, Delete, Get, Param, ParseIntPipe, Patch, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
 import { ApiEnvelope, ApiErrors, ApiStaffAuth } from '../docs/api-envelope';
-import { StaffAuthGuard, StaffRoles } from '../oa-user/staff-auth.guard';
-import { AdminAppUserPageResponse, AdminAppUserResponse, ListAppUsersQuery, UpdateAppUserStatusDto } from './app-user.dto';
+import { DeviceManager } from '../device/device-manager.service';
+import { DeviceResponse } from '../device/device.dto';
+import { OaUser } from '../oa-user/oa-user.entity';
+import { CurrentStaff, StaffAuthGuard, StaffRoles, staffName } from '../oa-user/staff-auth.guard';
+import { AdminAppUserPageResponse, AdminAppUserResponse, AppUserDeviceParams, ListAppUsersQuery, UpdateAppUserStatusDto } from './app-user.dto';
 import { toAdminAppUserView } from './app-user.mapper';
 import { AppUserService } from './app-user.service';
 
@@ -14,7 +17,10 @@ const idPipe = new ParseIntPipe({ errorHttpStatusCode: 400 });
 @Controller('admin/app-users')
 @UseGuards(StaffAuthGuard)
 export class AdminAppUsersController {
-  constructor(private readonly users: AppUserService) {}
+  constructor(
+    private readonly users: AppUserService,
+    private readonly deviceManager: DeviceManager,
+  ) {}
 
   /** `?phone=` finds one user; otherwise a page in id order, `nextCursor` null on the last page. */
   @Get()
@@ -41,12 +47,35 @@ export class AdminAppUsersController {
 
   @Patch(':id')
   @StaffRoles('admin')
-  @ApiOperation({ summary: 'enable (1) or disable (2); disabling revokes sessions and kicks sockets (disabled)' })
+  @ApiOperation({ summary: 'enable (1) or disable (2), for good or until disabledUntil; disabling revokes sessions and kicks sockets (disabled)' })
   @ApiParam({ name: 'id', type: Number })
   @ApiEnvelope(AdminAppUserResponse)
   @ApiErrors(ErrorCode.USER_NOT_FOUND)
-  async setStatus(@Param('id', idPipe) id: number, @Body() body: UpdateAppUserStatusDto) {
-    return toAdminAppUserView(await this.users.setStatus(id, body.status));
+  async setStatus(@Param('id', idPipe) id: number, @Body() body: UpdateAppUserStatusDto, @CurrentStaff() staff: OaUser) {
+    const until = body.disabledUntil === undefined ? null : new Date(body.disabledUntil);
+    return toAdminAppUserView(await this.users.setStatus(id, body.status, until, staffName(staff)));
+  }
+
+  @Get(':id/devices')
+  @ApiOperation({ summary: "the user's devices with their session state, as GET /me/devices shows them (current is always false)" })
+  @ApiParam({ name: 'id', type: Number })
+  @ApiEnvelope(DeviceResponse, { isArray: true })
+  @ApiErrors(ErrorCode.USER_NOT_FOUND)
+  async devices(@Param('id', idPipe) id: number) {
+    await this.users.get(id);
+    return this.deviceManager.list(id, null);
+  }
+
+  @Post(':id/devices/:identifier/sign-out')
+  @HttpCode(200)
+  @StaffRoles('admin')
+  @ApiOperation({ summary: "end that device's session without unbinding it (20108; socket kicked kicked)" })
+  @ApiEnvelope(null)
+  @ApiErrors(ErrorCode.USER_NOT_FOUND, ErrorCode.DEVICE_NOT_FOUND)
+  async signOutDevice(@Param() params: AppUserDeviceParams, @CurrentStaff() staff: OaUser) {
+    await this.users.get(params.id);
+    await this.deviceManager.signOut(params.id, params.identifier, 'kicked', staffName(staff));
+    return null;
   }
 
   @Delete(':id')
@@ -55,8 +84,8 @@ export class AdminAppUsersController {
   @ApiParam({ name: 'id', type: Number })
   @ApiEnvelope(null)
   @ApiErrors(ErrorCode.USER_NOT_FOUND)
-  async delete(@Param('id', idPipe) id: number) {
-    await this.users.delete(id);
+  async delete(@Param('id', idPipe) id: number, @CurrentStaff() staff: OaUser) {
+    await this.users.delete(id, staffName(staff));
     return null;
   }
 }

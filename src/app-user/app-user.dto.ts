@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { IsNickname, IsPhone, PHONE_PATTERN } from '../common/validation';
+import { IsIn, IsInt, IsISO8601, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IDENTIFIER_PATTERN, IsDeviceIdentifier, IsNickname, IsPhone, PHONE_PATTERN } from '../common/validation';
 import { UserStatus } from '../common/user-status';
 import type { AdminAppUserView, AppUserView } from './app-user.mapper';
 
@@ -20,10 +20,25 @@ export class ListAppUsersQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit?: number;
 }
 
+export class AppUserDeviceParams {
+  @ApiProperty({ minimum: 1 }) @Type(() => Number) @IsInt({ message: 'id must be an integer' }) @Min(1) id: number;
+  @ApiProperty({ pattern: IDENTIFIER_PATTERN.source, description: 'the device identifier' }) @IsDeviceIdentifier() identifier: string;
+}
+
 export class UpdateAppUserStatusDto {
   @ApiProperty({ enum: [UserStatus.Active, UserStatus.Disabled], description: '1 enable, 2 disable' })
   @IsIn([UserStatus.Active, UserStatus.Disabled], { message: 'status must be 1 (enable) or 2 (disable)' })
   status: UserStatus;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2026-12-01T08:00:00Z',
+    description: 'with status 2: the account comes back by itself at this time (ISO 8601 with a time zone, in the future, within 10 years); without it a disable lasts until an admin enables the account',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true }, { message: 'disabledUntil must be an ISO 8601 date-time' })
+  @Matches(/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/, { message: 'disabledUntil must be a date-time with a time zone (Z or +hh:mm)' })
+  disabledUntil?: string;
 }
 
 /** Response shapes (the mappers build them; `implements` keeps the docs in step with the mappers). */
@@ -38,6 +53,8 @@ export class AppUserResponse implements AppUserView {
 }
 
 export class AdminAppUserResponse extends AppUserResponse implements AdminAppUserView {
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when a timed disable ends by itself; null otherwise' })
+  disabledUntil: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
 }

@@ -23,6 +23,10 @@ export class AppUser {
   @Column({ type: 'tinyint', unsigned: true, default: UserStatus.Active })
   status: UserStatus;
 
+  /** A disable that ends by itself ends at this time (UTC); null for an active user or a lasting disable. */
+  @Column({ name: 'disabled_until', type: 'datetime', precision: 3, nullable: true, default: null })
+  disabledUntil: Date | null;
+
   @Column({ name: 'refer_code', type: 'varchar', length: 16, unique: true })
   referCode: string;
 

@@ -23,12 +23,18 @@ export function toAppUserView(user: AppUser): AppUserView {
 }
 
 export interface AdminAppUserView extends AppUserView {
+  disabledUntil: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
 export function toAdminAppUserView(user: AppUser): AdminAppUserView {
-  return { ...toAppUserView(user), createdAt: iso(user.createdAt), updatedAt: iso(user.updatedAt) };
+  return {
+    ...toAppUserView(user),
+    disabledUntil: user.disabledUntil ? iso(user.disabledUntil) : null,
+    createdAt: iso(user.createdAt),
+    updatedAt: iso(user.updatedAt),
+  };
 }
 
 function iso(date: Date | string): string {

@@ -58,6 +58,12 @@ export class AppUserRepository {
     });
   }
 
+  /** The id of the account with this email as MySQL has it now, past the cache. */
+  async idOfEmail(email: string): Promise<number | null> {
+    const row = await this.repo.findOne({ where: { email }, select: { id: true } });
+    return row?.id ?? null;
+  }
+
   /** Not cached: refer codes have no key in the contract's layout. */
   findByReferCode(referCode: string): Promise<AppUser | null> {
     return this.repo.findOneBy({ referCode });
@@ -77,7 +83,7 @@ export class AppUserRepository {
     for (let attempt = 0; ; attempt += 1) {
       const referCode = newReferCode();
       if (attempt < 5 && (await repo.existsBy({ referCode }))) continue;
-      return repo.save(repo.create({ nickname: '', status: UserStatus.Active, referrerId: null, ...fields, referCode }));
+      return repo.save(repo.create({ nickname: '', status: UserStatus.Active, disabledUntil: null, referrerId: null, ...fields, referCode }));
     }
   }
 

@@ -51,7 +51,7 @@ export class AuthController {
   @ApiEnvelope(null)
   @UseGuards(AppAuthGuard)
   async logout(@CurrentSession() session: AuthenticatedSession) {
-    await this.auth.logout(session.sessionId);
+    await this.auth.logout(session);
     return null;
   }
 }

@@ -9,10 +9,12 @@ import { ErrorCode, ErrorSpec } from '../common/error-codes';
 import { onDuplicateEntry, retryTransaction } from '../common/transactions';
 import { Attached, DeviceFields, DeviceRepository } from '../device/device.repository';
 import { SessionIntegrity } from '../device/session-integrity.service';
+import { DeviceLimit, DeviceSeat, NO_SEAT } from '../session/device-limit';
 import { KickReason, REVOKED_ERROR } from '../session/kick-reason';
 import { InviteService } from '../invite/invite.service';
 import { LoginAttempts } from '../session/login-attempts.service';
 import { PasswordHasher } from '../session/password-hasher';
+import { passwordFingerprint } from '../session/session-ending.policy';
 import { SessionService } from '../session/session.service';
 
 export interface LoginResult {
@@ -25,6 +27,11 @@ export interface LoginResult {
 
 /** A login whose user changed while it ran answers as a login of that user would have. */
 const LOGIN_REFUSED: Partial<Record<KickReason, ErrorSpec>> = { disabled: ErrorCode.USER_DISABLED, deleted: ErrorCode.USER_NOT_FOUND };
+/** A phone login whose password changed while it ran used a password that is no longer right. */
+const PHONE_LOGIN_REFUSED: Partial<Record<KickReason, ErrorSpec>> = { ...LOGIN_REFUSED, password_changed: ErrorCode.BAD_CREDENTIALS };
+
+/** The device moved to another account between the owner's lookup and its locked read: look again. */
+class OwnerChanged extends Error {}
 
 export interface Credentials {
   phone: string;
@@ -43,20 +50,45 @@ export class AuthService {
     private readonly attempts: LoginAttempts,
     private readonly sessions: SessionService,
     private readonly integrity: SessionIntegrity,
+    private readonly limit: DeviceLimit,
   ) {}
 
-  /** An unknown device gets a new guest user; a known one logs in as the user it belongs to. */
+  /**
+   * An unknown device gets a new guest user; a known one logs in as the user it belongs to. With
+   * a device limit the login takes its turn in the owner's account (DeviceLimit), and starts over
+   * if the device changed owner before its row was locked.
+   */
   async deviceLogin(device: DeviceFields): Promise<LoginResult> {
+    if (!this.limit.enabled) return this.deviceLoginAs(device, undefined, NO_SEAT);
+    for (let attempt = 1; ; attempt += 1) {
+      const owner = await this.devices.ownerOf(device.identifier);
+      try {
+        // An unknown device becomes a new guest account, which has no signed-in device to count.
+        if (owner === null) return await this.deviceLoginAs(device, null, NO_SEAT);
+        return await this.limit.admit(owner, device.identifier, (seat) => this.deviceLoginAs(device, owner, seat));
+      } catch (err) {
+        if (!(err instanceof OwnerChanged)) throw err;
+        if (attempt >= 3) throw new AppError(ErrorCode.UNAVAILABLE, 'the device is changing owner; try again');
+      }
+    }
+  }
+
+  /** `expectedOwner`: the account whose turn this login holds (null: none, the device was unknown; undefined: no limit). */
+  private async deviceLoginAs(device: DeviceFields, expectedOwner: number | null | undefined, seat: DeviceSeat): Promise<LoginResult> {
     const { user, attached } = await retryTransaction(this.dataSource, async (manager) => {
       const attached = await this.devices.attachToUserOf(manager, device, () => this.users.create(manager, {}));
+      // A new guest account needs no turn; an existing account needs the one this login holds.
+      const newGuest = attached.inserted || attached.movedFrom !== null;
+      if (expectedOwner !== undefined && !newGuest && attached.device.userId !== expectedOwner) throw new OwnerChanged();
       await this.endSessionUnderPreviousOwner(attached, device.identifier);
       return { user: await this.users.lockById(manager, attached.device.userId), attached };
     });
     if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
     this.assertActive(user);
-    return this.startSession(user.id, device.identifier, attached);
+    return this.startSession(user, device.identifier, attached, seat, LOGIN_REFUSED);
   }
 
+  /** A new account has no signed-in device yet: the limit cannot refuse it. */
   async register(input: Credentials & DeviceFields & { inviteCode?: string }): Promise<LoginResult> {
     const passwordHash = await this.hasher.hash(input.password);
     const { user, attached } = await retryTransaction(this.dataSource, async (manager) => {
@@ -65,7 +97,7 @@ export class AuthService {
       const created = await this.users.create(manager, { phone: input.phone, passwordHash, referrerId }).catch(onDuplicateEntry(() => new AppError(ErrorCode.PHONE_EXISTS)));
       return { user: created, attached: await this.attach(manager, input, created.id) };
     });
-    return this.startSession(user.id, input.identifier, attached);
+    return this.startSession(user, input.identifier, attached, NO_SEAT, PHONE_LOGIN_REFUSED);
   }
 
   /** `address`: the client's, for the failed-login limits (LoginAttempts). */
@@ -75,12 +107,14 @@ export class AuthService {
     if (!(await this.hasher.verify(user?.passwordHash, input.password)) || !user) throw new AppError(ErrorCode.BAD_CREDENTIALS);
     await attempt.succeeded();
     this.assertActive(user);
-    const attached = await retryTransaction(this.dataSource, (manager) => this.attach(manager, input, user.id));
-    return this.startSession(user.id, input.identifier, attached);
+    return this.limit.admit(user.id, input.identifier, async (seat) => {
+      const attached = await retryTransaction(this.dataSource, (manager) => this.attach(manager, input, user.id));
+      return this.startSession(user, input.identifier, attached, seat, PHONE_LOGIN_REFUSED);
+    });
   }
 
-  async logout(sessionId: string): Promise<void> {
-    await this.sessions.revoke([sessionId], 'logout');
+  async logout(session: { sessionId: string; userId: number; identifier: string }): Promise<void> {
+    await this.sessions.revoke([session.sessionId], 'logout', `user ${session.userId} (device ${session.identifier})`);
   }
 
   private async attach(manager: EntityManager, device: DeviceFields, userId: number): Promise<Attached> {
@@ -95,17 +129,20 @@ export class AuthService {
    * `migrated`, and the old token tells the truth (20103).
    */
   private async endSessionUnderPreviousOwner(attached: Attached, identifier: string): Promise<void> {
-    if (attached.movedFrom !== null) await this.sessions.revokeDevices(attached.movedFrom, [identifier], 'replaced');
+    if (attached.movedFrom !== null) await this.sessions.revokeDevices(attached.movedFrom, [identifier], 'replaced', `login of device ${identifier}`);
   }
 
   /**
-   * A change that committed while this login ran (the user disabled or deleted, the device moved,
-   * unbound or deleted, by the service or by hand) leaves no session behind: see SessionIntegrity.
+   * Makes room under the device limit, then issues the session on the password `user` has as this
+   * login read it. A change that committed while this login ran (the user disabled or deleted,
+   * the password changed, the device moved, unbound or deleted, by the service or by hand) leaves
+   * no session behind: see SessionIntegrity.
    */
-  private async startSession(userId: number, identifier: string, attached: Attached): Promise<LoginResult> {
-    const { token, ended } = await this.integrity.issue(userId, identifier);
-    if (ended) throw new AppError(LOGIN_REFUSED[ended] ?? REVOKED_ERROR[ended]);
-    return { token, userId, deviceId: attached.device.id, deviceSecret: attached.secret };
+  private async startSession(user: AppUser, identifier: string, attached: Attached, seat: DeviceSeat, refused: Partial<Record<KickReason, ErrorSpec>>): Promise<LoginResult> {
+    await seat.makeRoom();
+    const { token, ended } = await this.integrity.issue(user.id, identifier, passwordFingerprint(user.passwordHash));
+    if (ended) throw new AppError(refused[ended] ?? REVOKED_ERROR[ended]);
+    return { token, userId: user.id, deviceId: attached.device.id, deviceSecret: attached.secret };
   }
 
   private assertActive(user: AppUser): void {

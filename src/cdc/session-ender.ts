@@ -5,8 +5,9 @@ import { SessionService } from '../session/session.service';
 
 /**
  * Ends the sessions that a captured row change made invalid. The binlog may be behind the
- * database (a user enabled again since, a device moved back), so the change only names the
- * sessions to look at; MySQL as it is now decides which of them end, and why.
+ * database (a user enabled again since, a device moved back, the password changed once more), so
+ * the change only names the sessions to look at; MySQL as it is now decides which of them end,
+ * and why.
  */
 @Injectable()
 export class SessionEnder {
@@ -16,6 +17,7 @@ export class SessionEnder {
   ) {}
 
   async end(endings: SessionEnding[]): Promise<void> {
-    await this.integrity.endInvalid(await this.sessions.sessionsTouchedBy(endings));
+    const passwordChanged = new Set(endings.flatMap((e) => (e.kind === 'password' ? [e.userId] : [])));
+    await this.integrity.endInvalid(await this.sessions.sessionsTouchedBy(endings), 'change capture', passwordChanged);
   }
 }

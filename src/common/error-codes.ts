@@ -1,6 +1,6 @@
 /**
  * Business codes clients depend on (CONTRACT section 2). Stable: add, never renumber.
- * docs/error-codes.md lists them for client developers.
+ * docs/api.md lists them for client developers.
  */
 export const ErrorCode = {
   INTERNAL: { code: 100001, status: 500, msg: 'internal error' },
@@ -24,11 +24,17 @@ export const ErrorCode = {
   INVITE_ALREADY_BOUND: { code: 20011, status: 409, msg: 'an invite code is already bound' },
   OA_USER_NOT_FOUND: { code: 20012, status: 404, msg: 'staff user not found' },
   DEVICE_CREDENTIALS_INVALID: { code: 20013, status: 401, msg: 'device credentials invalid: this device identifier needs its deviceSecret' },
+  DEVICE_LIMIT_REACHED: { code: 20014, status: 403, msg: "the account's device limit is reached: sign a device out first" },
+  CURRENT_PASSWORD_INCORRECT: { code: 20015, status: 403, msg: 'current password incorrect' },
 
   SESSION_MIGRATED: { code: 20101, status: 401, msg: 'migrated: the device moved to another account' },
   SESSION_UNBOUND: { code: 20102, status: 401, msg: 'unbound: the device was removed from the account' },
   SESSION_REPLACED: { code: 20103, status: 401, msg: 'replaced: the device logged in again' },
   SESSION_USER_GONE: { code: 20104, status: 401, msg: 'the user was disabled or deleted' },
+  SESSION_OVERFLOW: { code: 20105, status: 401, msg: "overflow: the account's device limit pushed this device out" },
+  SESSION_PASSWORD_CHANGED: { code: 20106, status: 401, msg: "password_changed: the account's password was changed or reset" },
+  SESSION_SIGNED_OUT: { code: 20107, status: 401, msg: "signed_out: signed out from another of the account's devices" },
+  SESSION_KICKED: { code: 20108, status: 401, msg: 'kicked: signed out by staff' },
 } as const;
 
 export type ErrorSpec = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -97,6 +97,13 @@ export class AppConfig {
   @Validate(TrustProxyRule)
   TRUST_PROXY?: string = undefined;
 
+  /** Signed-in devices per account (devices with a live session); 0: no limit. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10000) MAX_DEVICES_PER_USER = 0;
+  /** Over MAX_DEVICES_PER_USER: end the least recently active device's session, or refuse the new login. */
+  @IsIn(['kick-oldest', 'deny-new']) DEVICE_LIMIT_POLICY: 'kick-oldest' | 'deny-new' = 'kick-oldest';
+  /** A client session unused this long ends (its token then answers 100003); 0: no idle timeout. */
+  @Transform(toInt) @IsInt() @Min(0) SESSION_IDLE_SECONDS = 0;
+
   /** Socket.IO connections per session at once. */
   @Transform(toInt) @IsInt() @Min(1) @Max(100) SOCKET_MAX_PER_SESSION = 3;
   /** Events per second one socket may send; more gets an `error` (100006) and a disconnect. */

@@ -3,8 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
+import { KickReason } from '../session/kick-reason';
 import { endingsOfDeviceChange, SessionEnding } from '../session/session-ending.policy';
-import { SessionService } from '../session/session.service';
+import { EndedBy, SessionService } from '../session/session.service';
 import { Device } from './device.entity';
 import { DevicePresence } from './device-presence';
 import { DeviceRepository } from './device.repository';
@@ -15,11 +16,15 @@ export interface DeviceView {
   platform: string;
   online: boolean;
   current: boolean;
+  signedIn: boolean;
+  signedInAt: string | null;
+  lastActiveAt: string | null;
 }
 
 /**
- * Devices of an account: listing them, removing one, moving all of them to another account.
- * Every change commits first, then revokes the sessions it ended (which kicks their sockets).
+ * Devices of an account: listing them with their session state, signing one or the others out,
+ * removing one, moving all of them to another account. Every change commits first, then revokes
+ * the sessions it ended (which kicks their sockets).
  */
 @Injectable()
 export class DeviceManager {
@@ -30,20 +35,44 @@ export class DeviceManager {
     private readonly sessions: SessionService,
   ) {}
 
-  async list(userId: number, currentIdentifier: string): Promise<DeviceView[]> {
+  /** The account's devices; `currentIdentifier`: the device asking (null: staff asking). */
+  async list(userId: number, currentIdentifier: string | null): Promise<DeviceView[]> {
     const devices = await this.devices.findByUser(userId);
-    const online = await this.presence.online(devices.map((d) => d.identifier));
-    return devices.map((d) => ({
-      identifier: d.identifier,
-      name: d.name,
-      platform: d.platform,
-      online: online.has(d.identifier),
-      current: d.identifier === currentIdentifier,
-    }));
+    const identifiers = devices.map((d) => d.identifier);
+    const [online, live] = await Promise.all([this.presence.online(identifiers), this.sessions.currentSessionsOfDevices(identifiers)]);
+    const sessionOf = new Map(live.filter((s) => s.userId === userId).map((s) => [s.identifier, s]));
+    return devices.map((d) => {
+      const session = sessionOf.get(d.identifier);
+      return {
+        identifier: d.identifier,
+        name: d.name,
+        platform: d.platform,
+        online: online.has(d.identifier),
+        current: d.identifier === currentIdentifier,
+        signedIn: session !== undefined,
+        signedInAt: session ? new Date(session.issuedAt).toISOString() : null,
+        lastActiveAt: session ? new Date(session.activeAt ?? session.issuedAt).toISOString() : null,
+      };
+    });
+  }
+
+  /**
+   * Ends the device's session without unbinding it (`signed_out` by the account, `kicked` by
+   * staff). 404 for a device that is not the account's; a device that is not signed in is fine.
+   */
+  async signOut(userId: number, identifier: string, reason: Extract<KickReason, 'signed_out' | 'kicked'>, by: EndedBy): Promise<void> {
+    const device = await this.devices.findByIdentifier(identifier);
+    if (!device || device.userId !== userId) throw new AppError(ErrorCode.DEVICE_NOT_FOUND);
+    await this.sessions.revokeDevices(userId, [identifier], reason, by);
+  }
+
+  /** Ends the session of every other device of the account (`signed_out`); returns how many ended. */
+  async signOutOthers(userId: number, keepSessionId: string, by: EndedBy): Promise<number> {
+    return (await this.sessions.revokeOthers(userId, keepSessionId, 'signed_out', by)).length;
   }
 
   /** Removes the device from the account (its row goes); its sessions end as `unbound`. */
-  async unbind(userId: number, identifier: string): Promise<void> {
+  async unbind(userId: number, identifier: string, by: EndedBy): Promise<void> {
     // The cached row answers the common 404 without a transaction; the locked read below decides.
     const cached = await this.devices.findByIdentifier(identifier);
     if (!cached || cached.userId !== userId) throw new AppError(ErrorCode.DEVICE_NOT_FOUND);
@@ -54,7 +83,7 @@ export class DeviceManager {
       await this.devices.remove(device, manager);
       return image;
     });
-    await this.sessions.end(endingsOfDeviceChange(removed, null));
+    await this.sessions.end(endingsOfDeviceChange(removed, null), by);
   }
 
   /**
@@ -67,7 +96,7 @@ export class DeviceManager {
   }
 
   /** After the move committed: every session of every moved device ends as `migrated`. */
-  async endMovedSessions(endings: SessionEnding[]): Promise<void> {
-    await this.sessions.end(endings);
+  async endMovedSessions(endings: SessionEnding[], by: EndedBy): Promise<void> {
+    await this.sessions.end(endings, by);
   }
 }

@@ -37,6 +37,7 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   @WebSocketServer() private readonly namespace: DeviceNamespace;
   private readonly logger = new Logger(DeviceGateway.name);
   private sweepTimer?: NodeJS.Timeout;
+  private touchTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly sessions: SessionService,
@@ -70,6 +71,11 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     });
     this.sweepTimer = setInterval(() => this.sweepSoon(), this.sweepMs);
     this.sweepTimer.unref();
+    if (this.config.SESSION_IDLE_SECONDS > 0) {
+      // An open socket is use of its session: a connected device does not reach the idle timeout.
+      this.touchTimer = setInterval(() => void this.touchOpenSessions().catch(() => undefined), this.store.touchIntervalSeconds * 1000);
+      this.touchTimer.unref();
+    }
     // Kicks published while Redis was away were lost with its Pub/Sub: once it is back (and the
     // adapter has subscribed again), look at once rather than at the next sweep.
     this.redis.on('ready', () => RECONNECT_SWEEPS_MS.forEach((ms) => setTimeout(() => this.sweepSoon(), ms).unref()));
@@ -86,8 +92,9 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     socket.use((_packet, next) => {
       // A flood is cut off before it costs a Redis round trip per event.
       if (!withinRate()) return this.refuseFlood(socket);
-      // An inbound event from a session that ended is answered with the kick it missed.
-      this.store.get(sessionId).then((s) => (s ? next() : void this.kickLocal(socket)), () => next());
+      // An inbound event from a session that ended is answered with the kick it missed; one of a
+      // live session counts as its use.
+      this.sessions.checkAlive(sessionId).then((alive) => (alive ? next() : void this.kickLocal(socket)), () => next());
     });
     await this.presence.add({ ...socket.data, socketId: socket.id }, this.presenceTtlMs).catch(() => undefined);
     // The session may have ended between the handshake and joining the rooms.
@@ -122,6 +129,11 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
 
   onApplicationShutdown(): void {
     clearInterval(this.sweepTimer);
+    clearInterval(this.touchTimer);
+  }
+
+  private async touchOpenSessions(): Promise<void> {
+    await this.sessions.touchAll([...new Set([...this.namespace.sockets.values()].map((s) => s.data.sessionId))]);
   }
 
   /** Sends `kicked` to every socket of each ended session, on every process, then disconnects them. */
@@ -145,7 +157,7 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     await this.presence.refresh(sockets.map((s) => ({ ...s.data, socketId: s.id })), this.presenceTtlMs).catch(() => undefined);
     const sessions = [...new Map(sockets.map(({ data }) => [data.sessionId, { ...data, issuedAt: 0 }])).values()];
     const ended = await this.store.missing(sessions.map((s) => s.sessionId));
-    const zombies = await this.integrity.endInvalid(sessions.filter((s) => !ended.has(s.sessionId)));
+    const zombies = await this.integrity.endInvalid(sessions.filter((s) => !ended.has(s.sessionId)), 'socket sweep');
     zombies.forEach((z) => this.logger.warn(`sweep ended session ${z.sessionId.slice(0, 12)} of device ${z.identifier} (user ${z.userId}): ${z.reason}`));
     const stale = sockets.filter((s) => ended.has(s.data.sessionId));
     await Promise.all(stale.map((socket) => this.kickLocal(socket)));

@@ -8,14 +8,15 @@ import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { matchesHash, newSecret, sha256Hex } from '../common/secrets';
 import { UserStatus } from '../common/user-status';
-import type { SessionFacts } from '../session/session-ending.policy';
+import { passwordFingerprint, SessionFacts } from '../session/session-ending.policy';
 import { Device } from './device.entity';
-
 
 export interface Attached {
   device: Device;
   /** The user the device belonged to until now, when it changed owner. */
   movedFrom: number | null;
+  /** Whether the device is new. */
+  inserted: boolean;
   /** The device's new secret: every login rotates it, and only its hash is kept. */
   secret: string;
 }
@@ -48,26 +49,32 @@ export class DeviceRepository {
    * decide whether the session may live (session-ending.policy.ts). Two queries for any number.
    */
   async sessionFacts(sessions: Array<{ userId: number; identifier: string }>): Promise<SessionFacts[]> {
-    const devices = new Map<string, { owner: number; ownerStatus: UserStatus | null }>();
+    const devices = new Map<string, { owner: number; ownerFacts: UserFacts | null }>();
     for (const chunk of chunks([...new Set(sessions.map((s) => s.identifier))])) {
-      const rows: Array<{ identifier: string; user_id: number; status: number | null }> = await this.repo.query(
-        'SELECT d.identifier, d.user_id, u.status FROM devices d LEFT JOIN app_users u ON u.id = d.user_id WHERE d.identifier IN (?)',
+      const rows: Array<{ identifier: string; user_id: number; status: number | null; password_hash: string | null }> = await this.repo.query(
+        'SELECT d.identifier, d.user_id, u.status, u.password_hash FROM devices d LEFT JOIN app_users u ON u.id = d.user_id WHERE d.identifier IN (?)',
         [chunk],
       );
-      for (const row of rows) devices.set(row.identifier, { owner: Number(row.user_id), ownerStatus: statusOf(row.status) });
+      for (const row of rows) devices.set(row.identifier, { owner: Number(row.user_id), ownerFacts: userFacts(row) });
     }
-    // A session whose device is gone, or belongs to someone else, still needs its own user's status.
-    const users = new Map<number, UserStatus>();
+    // A session whose device is gone, or belongs to someone else, still needs its own user's facts.
+    const users = new Map<number, UserFacts>();
     const unknown = [...new Set(sessions.filter((s) => devices.get(s.identifier)?.owner !== s.userId).map((s) => s.userId))];
     for (const chunk of chunks(unknown)) {
-      const rows: Array<{ id: number; status: number }> = await this.repo.query('SELECT id, status FROM app_users WHERE id IN (?)', [chunk]);
-      for (const row of rows) users.set(Number(row.id), statusOf(row.status)!);
+      const rows: Array<{ id: number; status: number; password_hash: string | null }> = await this.repo.query('SELECT id, status, password_hash FROM app_users WHERE id IN (?)', [chunk]);
+      for (const row of rows) users.set(Number(row.id), userFacts(row)!);
     }
     return sessions.map(({ userId, identifier }) => {
       const device = devices.get(identifier);
-      const userStatus = device?.owner === userId ? device.ownerStatus : (users.get(userId) ?? null);
-      return { deviceOwner: device?.owner ?? null, userStatus };
+      const user = device?.owner === userId ? device.ownerFacts : (users.get(userId) ?? null);
+      return { deviceOwner: device?.owner ?? null, userStatus: user?.status ?? null, passwordFingerprint: user?.fingerprint ?? null };
     });
+  }
+
+  /** The device's owner as MySQL has it now, past the cache; null for an unknown device. */
+  async ownerOf(identifier: string): Promise<number | null> {
+    const rows: Array<{ user_id: number }> = await this.repo.query('SELECT user_id FROM devices WHERE identifier = ?', [identifier]);
+    return rows.length > 0 ? Number(rows[0].user_id) : null;
   }
 
   findByUser(userId: number, manager: EntityManager = this.repo.manager): Promise<Device[]> {
@@ -108,13 +115,13 @@ export class DeviceRepository {
     const repo = manager.getRepository(Device);
     const secret = newSecret();
     const device = repo.create({ name: '', platform: '', ...pick(fields), identifier: fields.identifier, userId, secretHash: sha256Hex(secret) });
-    return { device: await repo.save(device), movedFrom: null, secret };
+    return { device: await repo.save(device), movedFrom: null, inserted: true, secret };
   }
 
   private async rotate(manager: EntityManager, device: Device, movedFrom: number | null): Promise<Attached> {
     const secret = newSecret();
     device.secretHash = sha256Hex(secret);
-    return { device: await manager.getRepository(Device).save(device), movedFrom, secret };
+    return { device: await manager.getRepository(Device).save(device), movedFrom, inserted: false, secret };
   }
 
   /**
@@ -169,6 +176,12 @@ function chunks<T>(items: T[], size = 1000): T[][] {
   return out;
 }
 
-function statusOf(value: number | null): UserStatus | null {
-  return value === null ? null : (Number(value) as UserStatus);
+interface UserFacts {
+  status: UserStatus;
+  fingerprint: string;
+}
+
+/** A user's facts from a row of the queries above; null for a missing user (LEFT JOIN). */
+function userFacts(row: { status: number | null; password_hash: string | null }): UserFacts | null {
+  return row.status === null ? null : { status: Number(row.status) as UserStatus, fingerprint: passwordFingerprint(row.password_hash) };
 }

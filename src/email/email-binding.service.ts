@@ -5,7 +5,9 @@ import { DataSource } from 'typeorm';
 import { AppUser } from '../app-user/app-user.entity';
 import { UserStatus } from '../common/user-status';
 import { AppUserRepository } from '../app-user/app-user.repository';
+import { DeviceLimit, DeviceSeat, NO_SEAT } from '../session/device-limit';
 import { REVOKED_ERROR } from '../session/kick-reason';
+import { passwordFingerprint } from '../session/session-ending.policy';
 import { CacheInvalidationSubscriber } from '../cache/cache-invalidation.subscriber';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
@@ -51,6 +53,7 @@ export class EmailBindingService {
     private readonly devices: DeviceManager,
     private readonly integrity: SessionIntegrity,
     private readonly invalidation: CacheInvalidationSubscriber,
+    private readonly limit: DeviceLimit,
   ) {}
 
   /**
@@ -69,31 +72,47 @@ export class EmailBindingService {
     return { expiresInSeconds: CODE_TTL_SECONDS };
   }
 
-  /** `address`: the client's; attempts are limited per user and per address, counted before the code is checked. */
+  /**
+   * `address`: the client's; attempts are limited per user and per address, counted before the
+   * code is checked. A binding that moves the caller into another account takes its turn there
+   * under the device limit (DeviceLimit): refused by `deny-new` before the code is used up.
+   */
   async bind(userId: number, identifier: string, email: string, code: string, address: string): Promise<BindResult> {
     await this.countAttempt(userId, address);
+    if (!(await this.codes.check('email', email, String(userId), code))) throw new AppError(ErrorCode.EMAIL_CODE_INVALID);
+    const target = this.limit.enabled ? ((await this.users.idOfEmail(email)) ?? userId) : undefined;
+    if (target === undefined || target === userId) return this.bindAs(userId, identifier, email, code, target, NO_SEAT);
+    return this.limit.admit(target, identifier, (seat) => this.bindAs(userId, identifier, email, code, target, seat));
+  }
+
+  /** `expected`: the account the binding was admitted into (undefined: no device limit). */
+  private async bindAs(userId: number, identifier: string, email: string, code: string, expected: number | undefined, seat: DeviceSeat): Promise<BindResult> {
     if (!(await this.codes.consume('email', email, String(userId), code))) throw new AppError(ErrorCode.EMAIL_CODE_INVALID);
+    const by = `email binding of user ${userId} (device ${identifier})`;
     // Two binds of one free email race on its unique key; the loser re-runs and sees the winner.
     const outcome = await retryTransaction(this.dataSource, async (manager) => {
       const caller = await this.users.lockById(manager, userId);
       if (!caller) throw new AppError(ErrorCode.USER_NOT_FOUND);
       const owner = await manager.getRepository(AppUser).findOne({ where: { email }, lock: { mode: 'pessimistic_write' } });
-      if (!owner || owner.id === caller.id) {
+      const target = !owner || owner.id === caller.id ? caller : owner;
+      if (expected !== undefined && target.id !== expected) throw new AppError(ErrorCode.UNAVAILABLE, 'the email changed hands meanwhile; ask for a new code');
+      if (target === caller) {
         caller.email = email;
         await this.users.save(caller, manager);
-        return { targetId: caller.id, moved: null };
+        return { target, moved: null };
       }
-      if (owner.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
-      const moved = await this.devices.moveAll(manager, caller.id, owner.id);
+      if (target.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
+      const moved = await this.devices.moveAll(manager, caller.id, target.id);
       // Both accounts' rows are invalidated too: whatever was cached about them predates the move.
-      await this.invalidation.collect(manager.queryRunner, 'app_users', [caller, owner]);
-      return { targetId: owner.id, moved };
+      await this.invalidation.collect(manager.queryRunner, 'app_users', [caller, target]);
+      return { target, moved };
     });
-    if (!outcome.moved) return { email, userId: outcome.targetId, migrated: false };
-    await this.devices.endMovedSessions(outcome.moved);
-    const { token, ended } = await this.integrity.issue(outcome.targetId, identifier);
+    if (!outcome.moved) return { email, userId: outcome.target.id, migrated: false };
+    await this.devices.endMovedSessions(outcome.moved, by);
+    await seat.makeRoom();
+    const { token, ended } = await this.integrity.issue(outcome.target.id, identifier, passwordFingerprint(outcome.target.passwordHash));
     if (ended) throw new AppError(REVOKED_ERROR[ended]);
-    return { email, userId: outcome.targetId, migrated: true, token };
+    return { email, userId: outcome.target.id, migrated: true, token };
   }
 
   /** EMAIL_BIND_ATTEMPTS_PER_HOUR per user and per client address; one refused by the address does not count for the user. */

@@ -23,5 +23,6 @@ import { LogMailTransport, MailTransport, SmtpMailTransport } from './mail-trans
       useFactory: (config: AppConfig) => (config.SMTP_URL ? new SmtpMailTransport(config.SMTP_URL, config.MAIL_FROM) : new LogMailTransport()),
     },
   ],
+  exports: [VerificationCodes, MailTransport],
 })
 export class EmailModule {}

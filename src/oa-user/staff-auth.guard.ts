@@ -51,3 +51,8 @@ export const CurrentActor = createParamDecorator((_: unknown, context: Execution
   staff: staffSessionOf(context).staff,
   log: context.switchToHttp().getRequest<StaffRequest>().log,
 }));
+
+/** How a staff member is named in logs: `staff #3 13800000000 (admin)`. */
+export function staffName(staff: Pick<OaUser, 'id' | 'phone' | 'role'>): string {
+  return `staff #${staff.id} ${staff.phone} (${staff.role})`;
+}

@@ -9,7 +9,8 @@ const WINDOW_SECONDS = 15 * 60;
 const key = (scope: LoginScope, phone: string) => `login_failures:${scope}:${phone}`;
 const ALL = '*';
 
-export type LoginScope = 'app' | 'oa';
+/** Whose passwords: client phones, staff phones, or a signed-in user's current password (by user id). */
+export type LoginScope = 'app' | 'oa' | 'password';
 
 // KEYS: the phone's hash. ARGV: address, per-address limit, all-addresses limit (0: none), window.
 // Counts the attempt on both counters, or refuses it: 0, or the seconds until the window ends.

@@ -1,3 +1,4 @@
+import { sha256Hex } from '../common/secrets';
 import { UserStatus } from '../common/user-status';
 import type { KickReason } from './kick-reason';
 
@@ -7,8 +8,17 @@ import type { KickReason } from './kick-reason';
  * sweep. It speaks of rows by their entities' properties and enums, never of columns.
  *
  * The invariant: a client session of (userId, identifier) may live only while the user exists and
- * is active and the device exists and belongs to that user.
+ * is active, the device exists and belongs to that user, and the user's password is the one the
+ * session was issued on.
  */
+
+/**
+ * What a session remembers of the password it was issued on: enough to tell that it changed,
+ * nothing that helps guess it (a prefix of the SHA-256 of the argon2 hash). No password: '-'.
+ */
+export function passwordFingerprint(passwordHash: string | null | undefined): string {
+  return passwordHash ? sha256Hex(passwordHash).slice(0, 16) : '-';
+}
 
 /** What MySQL says now about a session's user and device. */
 export interface SessionFacts {
@@ -16,24 +26,47 @@ export interface SessionFacts {
   userStatus: UserStatus | null;
   /** The user the session's device belongs to; null when the device is gone. */
   deviceOwner: number | null;
+  /** passwordFingerprint of the session's user's password hash; null when the user is gone. */
+  passwordFingerprint: string | null;
 }
 
-/** Why a session of `userId` may not live given `facts`; null when it may. */
-export function endingReason(userId: number, facts: SessionFacts): KickReason | null {
+/** What a session says of itself, as far as the rule is concerned. */
+export interface SessionClaims {
+  userId: number;
+  /** The password fingerprints it stands on; absent on sessions issued before they were kept. */
+  pw?: string[];
+}
+
+/**
+ * Why a session may not live given `facts`; null when it may. A session that predates password
+ * fingerprints is taken to stand on the current password, unless `passwordChanged` says a change
+ * of the user's password is what is being looked at.
+ */
+export function endingReason(session: SessionClaims, facts: SessionFacts, passwordChanged = false): KickReason | null {
   if (facts.userStatus === null) return 'deleted';
   if (facts.userStatus !== UserStatus.Active) return 'disabled';
   if (facts.deviceOwner === null) return 'unbound';
-  if (facts.deviceOwner !== userId) return 'migrated';
+  if (facts.deviceOwner !== session.userId) return 'migrated';
+  if (facts.passwordFingerprint !== null && !standsOn(session, facts.passwordFingerprint, passwordChanged)) return 'password_changed';
   return null;
+}
+
+/** Whether a session stands on the password with this fingerprint. */
+export function standsOn(session: Pick<SessionClaims, 'pw'>, fingerprint: string, legacyEnds = true): boolean {
+  return session.pw ? session.pw.includes(fingerprint) : !legacyEnds;
 }
 
 export type SessionEnding =
   | { kind: 'user'; userId: number; reason: 'disabled' | 'deleted' }
+  /** The user's password changed: its sessions that do not stand on `fingerprint` end. */
+  | { kind: 'password'; userId: number; fingerprint: string }
   | { kind: 'device'; userId: number; identifier: string; reason: 'unbound' | 'migrated' };
 
 export interface UserImage {
   id: number;
   status: UserStatus;
+  /** Absent when the writer did not load it (it did not change then). */
+  passwordHash?: string | null;
 }
 
 export interface DeviceImage {
@@ -45,10 +78,14 @@ export interface DeviceImage {
  * The sessions a write of a user row ends: null `before` is an insert, null `after` a delete. A
  * user that is not active after the write has no session, whatever it was before: an admin's
  * disable of a row that hand-written SQL disabled already still ends what that SQL left behind.
+ * A changed password hash ends every session not issued on the new one.
  */
 export function endingsOfUserChange(before: UserImage | null, after: UserImage | null): SessionEnding[] {
   if (before && !after) return [{ kind: 'user', userId: before.id, reason: 'deleted' }];
   if (after && after.status !== UserStatus.Active) return [{ kind: 'user', userId: after.id, reason: 'disabled' }];
+  if (before && after && after.passwordHash !== undefined && before.passwordHash !== undefined && before.passwordHash !== after.passwordHash) {
+    return [{ kind: 'password', userId: after.id, fingerprint: passwordFingerprint(after.passwordHash) }];
+  }
   return [];
 }
 

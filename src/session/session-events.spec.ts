@@ -28,7 +28,7 @@ describe('SessionEventBus', () => {
       .compile();
     await module.init();
     const session = { sessionId: 's', userId: 1, identifier: 'd', issuedAt: 0 };
-    expect(() => module.get(SessionEventBus).emit('session.ended', { ended: [{ session, reason: 'logout' }] })).not.toThrow();
+    expect(() => module.get(SessionEventBus).emit('session.ended', { ended: [{ session, reason: 'logout' }], by: 'test' })).not.toThrow();
     await new Promise((resolve) => setImmediate(resolve));
     expect(module.get(Recording).seen).toEqual(['logout']);
     await module.close();

@@ -14,8 +14,8 @@ export interface SessionEnd {
  * adapter), the metrics count, the log writes a line.
  */
 export interface SessionEvents {
-  /** Sessions that ended, each with its reason, once Redis no longer holds them. */
-  'session.ended': { ended: SessionEnd[] };
+  /** Sessions that ended, each with its reason, once Redis no longer holds them; `by`: who or what ended them. */
+  'session.ended': { ended: SessionEnd[]; by: string };
 }
 
 export const OnSessionEvent = <K extends keyof SessionEvents>(name: K) => OnEvent(name);

@@ -9,7 +9,21 @@ import { KickReason } from './kick-reason';
 export interface Session {
   userId: number;
   identifier: string;
+  /** When it was issued (ms). */
   issuedAt: number;
+  /** When it was last seen in use (ms); written at most once per touch interval. Absent: never since issue. */
+  activeAt?: number;
+  /**
+   * Fingerprints of the password hashes it was issued on (passwordFingerprint): it ends when the
+   * account's password changes. Absent on sessions issued before password changes existed.
+   */
+  pw?: string[];
+}
+
+/** A session as Redis holds it: the raw value is what a compare-and-set compares. */
+export interface StoredSession {
+  session: Session;
+  raw: string;
 }
 
 export interface RevokedSession extends Session {
@@ -31,10 +45,17 @@ export const SessionKeys = {
 
 const USER_ROW_PREFIX = CacheKeys.appUserId('');
 
-// KEYS: session, revoked. ARGV: json, ttl. A session revoked before it was written stays revoked.
+// KEYS: session, revoked. ARGV: json, ttl ms. A session revoked before it was written stays revoked.
 const CREATE = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+// KEYS: session. ARGV: the value read, the new value, ttl ms. Rewrites a session that nothing ended
+// or rewrote since it was read; an ended session stays ended.
+const REWRITE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
 // KEYS: session, revoked. ARGV: reason, reasonTtl. Ends the session at once; returns what it was.
@@ -62,6 +83,7 @@ interface SessionScripts {
   hiSessionRevoke(session: string, revoked: string, reason: string, reasonTtl: number): Promise<string | null>;
   hiSessionSwap(pointer: string, expected: string, sid: string, ttl: number): Promise<number>;
   hiSessionWithUserRow(session: string, rowPrefix: string): Promise<[string | null, string | null]>;
+  hiSessionRewrite(session: string, expected: string, json: string, ttlMs: number): Promise<number>;
 }
 
 @Injectable()
@@ -76,6 +98,7 @@ export class SessionStore {
     redis.defineCommand('hiSessionRevoke', { numberOfKeys: 2, lua: REVOKE });
     redis.defineCommand('hiSessionSwap', { numberOfKeys: 1, lua: SWAP });
     redis.defineCommand('hiSessionWithUserRow', { numberOfKeys: 1, lua: GET_WITH_USER_ROW });
+    redis.defineCommand('hiSessionRewrite', { numberOfKeys: 1, lua: REWRITE });
     this.scripts = redis as unknown as SessionScripts;
   }
 
@@ -100,7 +123,7 @@ export class SessionStore {
       if (previous !== null && previous !== sessionId) replaced.push(...(await this.revoke([previous], 'replaced')));
       if ((await this.scripts.hiSessionSwap(pointer, previous ?? '', sessionId, ttl)) === 1) break;
     }
-    const created = await this.scripts.hiSessionCreate(SessionKeys.session(sessionId), SessionKeys.revoked(sessionId), JSON.stringify(session), ttl);
+    const created = await this.scripts.hiSessionCreate(SessionKeys.session(sessionId), SessionKeys.revoked(sessionId), JSON.stringify(session), this.lifetimeMs(session));
     if (created !== 1) return null;
     const users = SessionKeys.userSessions(session.userId);
     await this.redis.multi().zadd(users, session.issuedAt, sessionId).zremrangebyscore(users, '-inf', session.issuedAt - ttl * 1000).expire(users, ttl).exec();
@@ -108,14 +131,47 @@ export class SessionStore {
   }
 
   async get(sessionId: string): Promise<Session | null> {
+    return (await this.read(sessionId))?.session ?? null;
+  }
+
+  async read(sessionId: string): Promise<StoredSession | null> {
     const raw = await this.redis.get(SessionKeys.session(sessionId));
-    return raw ? (JSON.parse(raw) as Session) : null;
+    return raw ? { session: JSON.parse(raw) as Session, raw } : null;
   }
 
   /** The session and the raw cached row of its user (null: not cached), in one round trip. */
-  async getWithUserRow(sessionId: string): Promise<{ session: Session | null; userRow: string | null }> {
+  async readWithUserRow(sessionId: string): Promise<{ stored: StoredSession | null; userRow: string | null }> {
     const [raw, userRow] = await this.scripts.hiSessionWithUserRow(SessionKeys.session(sessionId), USER_ROW_PREFIX);
-    return { session: raw ? (JSON.parse(raw) as Session) : null, userRow };
+    return { stored: raw ? { session: JSON.parse(raw) as Session, raw } : null, userRow };
+  }
+
+  /**
+   * How long a session may live from now: until its absolute end (issuedAt + SESSION_TTL_SECONDS)
+   * and, with SESSION_IDLE_SECONDS, until the idle timeout after its last recorded use plus one
+   * touch interval, since a use within the interval after the last recorded one is not written.
+   */
+  lifetimeMs(session: Session, now = Date.now()): number {
+    const absolute = session.issuedAt + this.config.SESSION_TTL_SECONDS * 1000 - now;
+    const idle = this.config.SESSION_IDLE_SECONDS;
+    if (idle === 0) return Math.max(absolute, 1);
+    const idleEnd = (session.activeAt ?? session.issuedAt) + (idle + this.touchIntervalSeconds) * 1000 - now;
+    return Math.max(Math.min(absolute, idleEnd), 1);
+  }
+
+  /** How often a session's use is written: once a minute, or twice per idle timeout when that is shorter. */
+  get touchIntervalSeconds(): number {
+    const idle = this.config.SESSION_IDLE_SECONDS;
+    return idle === 0 ? 60 : Math.min(60, Math.max(1, Math.floor(idle / 2)));
+  }
+
+  /**
+   * Writes `change` into the session read as `stored`, unless it ended or changed since (then the
+   * caller may read it again). The idle deadline moves with `activeAt`.
+   */
+  async rewrite(sessionId: string, stored: StoredSession, change: Partial<Pick<Session, 'activeAt' | 'pw'>>): Promise<boolean> {
+    const next: Session = { ...stored.session, ...change };
+    const done = await this.scripts.hiSessionRewrite(SessionKeys.session(sessionId), stored.raw, JSON.stringify(next), this.lifetimeMs(next));
+    return done === 1;
   }
 
   async revokedReason(sessionId: string): Promise<string | null> {

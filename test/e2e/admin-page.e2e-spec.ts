@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
 import { PASSWORD } from '../support/builders';
+import { connectDevice, within } from '../support/device-socket';
 import { registerUser, staffLogin } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
@@ -111,5 +112,23 @@ describe('cache admin page in headless Chromium', () => {
     await page.getByText('Audit done.').waitFor();
     expect(await page.locator('#audit-summary').innerText()).toMatch(/Scanned \d+ key\(s\): [1-9]\d* stale/);
     expect(await page.locator('#stale').innerText()).toContain(`cache:appUsers:id:${user.userId}`);
+  });
+
+  it("shows a user's devices with their sessions and signs one out after confirming: the device is kicked", async () => {
+    const user = await registerUser(api);
+    const second = await api.post('/auth/login', { phone: user.phone, password: PASSWORD, identifier: `${user.identifier}-b` });
+    const socket = await connectDevice(url, second.body.data.token);
+    await page.getByLabel('Find by').selectOption('phone');
+    await page.getByLabel('User id or phone').fill(user.phone!);
+    await page.getByRole('button', { name: 'Show devices' }).click();
+    await page.getByText(`User ${user.userId} (${user.phone}, active): 2 device(s), 2 signed in`).waitFor();
+    const row = page.locator('#devices tbody tr', { hasText: `${user.identifier}-b` });
+    await row.getByRole('button', { name: 'Sign out…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText(`Device ${user.identifier}-b of user ${user.userId} signed out.`).waitFor();
+    expect(await within(socket.kicked, 2000, 'kicked')).toBe('kicked');
+    await page.getByText(`User ${user.userId} (${user.phone}, active): 2 device(s), 1 signed in`).waitFor();
+    expect(await row.getByRole('button', { name: 'Sign out…' }).isDisabled()).toBe(true);
+    expect((await api.get('/me', user.token)).status).toBe(200);
   });
 });

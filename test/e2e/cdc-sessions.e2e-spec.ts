@@ -6,6 +6,7 @@ import { connectDevice, within } from '../support/device-socket';
 import { deviceLogin, registerUser } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
+import { eventually } from '../support/wait';
 
 /**
  * Hand-written SQL that ends sessions: with change capture, a user disabled or deleted, or a device
@@ -57,6 +58,36 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
     const socket = await connectDevice(url, device.token);
     await world.sql.query('DELETE FROM devices WHERE identifier = ?', [device.identifier]);
     expect(await within(socket.kicked, 3000, 'kicked')).toBe('unbound');
+  });
+
+  it("UPDATE app_users SET password_hash ends every session of the account: kicked password_changed, 20106", async () => {
+    const user = await registerUser(api);
+    const second = await api.post('/auth/login', { phone: user.phone, password: PASSWORD, identifier: `${user.identifier}-2` });
+    const socket = await connectDevice(url, user.token);
+    await world.sql.query("UPDATE app_users SET password_hash = 'set-by-hand' WHERE id = ?", [user.userId]);
+    expect(await within(socket.kicked, 3000, 'kicked')).toBe('password_changed');
+    expect((await api.get('/me', user.token)).body.code).toBe(20106);
+    expect((await api.get('/me', second.body.data.token)).body.code).toBe(20106);
+  });
+
+  it("a change through the service's own PUT /me/password keeps the caller's session once change capture applies it", async () => {
+    const user = await registerUser(api);
+    const changed = await api.put('/me/password', { currentPassword: PASSWORD, newPassword: 'changed-by-me-1' }, user.token);
+    expect(changed.status).toBe(200);
+    await cdcSettled(app, world.sql);
+    expect((await api.get('/me', user.token)).status).toBe(200);
+  });
+
+  it('a timed disable written by hand kicks the devices (disabled) and ends by itself', async () => {
+    const user = await registerUser(api);
+    const socket = await connectDevice(url, user.token);
+    await world.sql.query('UPDATE app_users SET status = 2, disabled_until = UTC_TIMESTAMP(3) + INTERVAL 1500000 MICROSECOND WHERE id = ?', [user.userId]);
+    expect(await within(socket.kicked, 3000, 'kicked')).toBe('disabled');
+    const login = () => api.post('/auth/login', { phone: user.phone, password: PASSWORD, identifier: user.identifier });
+    expect((await login()).body.code).toBe(20004);
+    await eventually('enabled again', login, (res) => res.status === 200, 5000);
+    const [row] = (await world.sql.query('SELECT status, disabled_until FROM app_users WHERE id = ?', [user.userId]))[0] as Array<{ status: number; disabled_until: Date | null }>;
+    expect([row.status, row.disabled_until]).toEqual([1, null]);
   });
 
   it('a device that joins another account through the service keeps the new session it was given', async () => {

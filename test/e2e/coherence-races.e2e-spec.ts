@@ -26,10 +26,10 @@ function pauseNextIssue(app: NestFastifyApplication) {
   const sessions = app.get(SessionService);
   const issue = sessions.issue.bind(sessions);
   const paused = gate();
-  const spy = jest.spyOn(sessions, 'issue').mockImplementationOnce(async (userId, identifier) => {
+  const spy = jest.spyOn(sessions, 'issue').mockImplementationOnce(async (userId, identifier, pw) => {
     paused.reach();
     await paused.opened;
-    return issue(userId, identifier);
+    return issue(userId, identifier, pw);
   });
   return { ...paused, restore: () => spy.mockRestore() };
 }
@@ -125,7 +125,7 @@ describe('a login racing a change of its device leaves no session behind', () =>
     const owner = await registerUser(api);
     const device = await deviceLogin(api);
     // A session filed under a user the device does not belong to, as a lost race would leave it.
-    const { token } = await app.get(SessionService).issue(owner.userId, device.identifier);
+    const { token } = await app.get(SessionService).issue(owner.userId, device.identifier, '-');
     const socket = await connectDevice(url, token);
     expect(await within(socket.kicked, 4000, 'kicked by the sweep')).toBe('migrated');
     expect((await api.get('/me', token)).body.code).toBe(20101);

@@ -121,6 +121,22 @@ describe('structured JSON logs', () => {
     expect(actions[0]).toEqual(expect.objectContaining({ staffId: expect.any(Number), keysDeleted: 1 }));
   });
 
+  it('writes one line per ended session with its reason and who ended it, never the token', async () => {
+    const first = await call('reg-0003', 'POST', '/auth/register', { body: { phone: uniquePhone(), password: PASSWORD, identifier: uniqueIdentifier() } });
+    const { token, userId } = first.body.data;
+    const identifier = uniqueIdentifier();
+    const me = await call('dev-0003', 'POST', '/auth/device', { body: { identifier } });
+    expect((await call('logout-0003', 'POST', '/auth/logout', { token: me.body.data.token })).status).toBe(200);
+    const admin = await staffLogin(api, world.admin.phone, world.admin.password);
+    expect((await call('disable-0003', 'PATCH', `/admin/app-users/${userId}`, { token: admin, body: { status: 2 } })).status).toBe(200);
+    await completed('disable-0003');
+    const ends = lines().filter((l) => l.context === 'Sessions');
+    expect(ends).toContainEqual(expect.objectContaining({ reason: 'logout', userId: me.body.data.userId, identifier, by: `user ${me.body.data.userId} (device ${identifier})` }));
+    expect(ends).toContainEqual(expect.objectContaining({ reason: 'disabled', userId, by: expect.stringMatching(new RegExp(`^staff #\\d+ ${world.admin.phone} \\(admin\\)$`)), msg: expect.stringMatching(/ended: disabled, by staff #/) }));
+    expect(JSON.stringify(ends)).not.toContain(token);
+    expect(JSON.stringify(ends)).not.toContain(me.body.data.token);
+  });
+
   it('never logs an email verification code', async () => {
     const login = await call('dev-0001', 'POST', '/auth/device', { body: { identifier: uniqueIdentifier() } });
     const email = uniqueEmail();

@@ -8,7 +8,7 @@ import { TestWorld } from '../support/test-app';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 /** Interleavings of a login with an admin's disable, forced on the real app. */
-describe('a login racing a disable', () => {
+describe('a login racing a disable or a password change', () => {
   let world: TestWorld;
   let app: NestFastifyApplication;
   let api: Api;
@@ -24,10 +24,10 @@ describe('a login racing a disable', () => {
     await world.redis.del(`user_sessions:${userId}`); // only the racing login's session is of interest
     const sessions = app.get(SessionService);
     const issue = sessions.issue.bind(sessions);
-    const spy = jest.spyOn(sessions, 'issue').mockImplementationOnce(async (id, identifier) => {
+    const spy = jest.spyOn(sessions, 'issue').mockImplementationOnce(async (id, identifier, pw) => {
       // The admin's disable commits and revokes every session it can see: none yet.
-      await app.get(AppUserService).setStatus(id, UserStatus.Disabled);
-      return issue(id, identifier);
+      await app.get(AppUserService).setStatus(id, UserStatus.Disabled, null, 'test');
+      return issue(id, identifier, pw);
     });
     try {
       const res = await api.post('/auth/login', { phone, password: PASSWORD, identifier: uniqueIdentifier() });
@@ -47,5 +47,25 @@ describe('a login racing a disable', () => {
     expect(joined.status).toBe(200);
     expect((await api.get('/me', token)).body.code).toBe(20103);
     expect(await world.redis.zcard(`user_sessions:${userId}`)).toBe(0);
+  });
+
+  it('a password change that commits after a login checked the old password leaves no session standing on it', async () => {
+    const owner = await registerUser(api);
+    const sessions = app.get(SessionService);
+    const issue = sessions.issue.bind(sessions);
+    const spy = jest.spyOn(sessions, 'issue').mockImplementationOnce(async (id, identifier, pw) => {
+      // The owner changes the password and every other session it can see ends: none of this login yet.
+      const changed = await api.put('/me/password', { currentPassword: PASSWORD, newPassword: 'changed-meanwhile-1' }, owner.token);
+      expect(changed.status).toBe(200);
+      return issue(id, identifier, pw);
+    });
+    try {
+      const res = await api.post('/auth/login', { phone: owner.phone, password: PASSWORD, identifier: uniqueIdentifier() });
+      expect([res.status, res.body.code]).toEqual([401, 20003]);
+    } finally {
+      spy.mockRestore();
+    }
+    const live = await sessions.sessionsOfUser(owner.userId);
+    expect(live.map((s) => s.identifier)).toEqual([owner.identifier]);
   });
 });

@@ -36,3 +36,14 @@ export { PASSWORD };
 export async function emailCodeOf(redis: { hget(key: string, field: string): Promise<string | null> }, email: string, userId: number): Promise<string | null> {
   return redis.hget(`verify:email:${email}`, String(userId));
 }
+
+/** The password reset code mailed for `email` to the account `userId` (`verify:reset:{email}`). */
+export async function resetCodeOf(redis: { hget(key: string, field: string): Promise<string | null> }, email: string, userId: number): Promise<string | null> {
+  return redis.hget(`verify:reset:${email}`, String(userId));
+}
+
+/** A phone login of a device into the phone's account; the raw answer. */
+export function phoneLogin(api: Api, phone: string, identifier: string, extra: { password?: string; deviceSecret?: string } = {}) {
+  const { password = PASSWORD, deviceSecret } = extra;
+  return api.post('/auth/login', deviceSecret === undefined ? { phone, password, identifier } : { phone, password, identifier, deviceSecret });
+}

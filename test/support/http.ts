@@ -38,6 +38,10 @@ export class Api {
     return this.call<T>('PATCH', path, { body, token });
   }
 
+  put<T = any>(path: string, body: unknown, token?: string) {
+    return this.call<T>('PUT', path, { body, token });
+  }
+
   delete<T = any>(path: string, token?: string) {
     return this.call<T>('DELETE', path, { token });
   }

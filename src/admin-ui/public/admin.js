@@ -1,4 +1,4 @@
-// The cache admin page: calls /oa/auth/login and /admin/cache with the staff token, nothing else.
+// The admin page: calls /oa/auth/*, /admin/cache and /admin/app-users with the staff token, nothing else.
 // Values from the server are only ever set as textContent, never as HTML.
 'use strict';
 
@@ -55,9 +55,10 @@ function action(fn) {
   };
 }
 
-function confirmDialog(text) {
+function confirmDialog(text, verb = 'Delete') {
   const dialog = $('confirm');
   $('confirm-text').textContent = text;
+  $('confirm-ok').textContent = verb;
   dialog.returnValue = '';
   dialog.showModal();
   return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }));
@@ -156,6 +157,46 @@ async function clearTarget() {
   await refresh().catch(showError);
 }
 
+/** The user the devices form names: by id, or found by phone. */
+async function deviceOwner() {
+  const kind = $('devices-kind').value;
+  const value = $('devices-user').value.trim();
+  if (kind === 'id') return api('GET', `/admin/app-users/${encodeURIComponent(value)}`);
+  const page = await api('GET', `/admin/app-users?phone=${encodeURIComponent(value)}`);
+  if (page.items.length === 0) throw new Error(`no user has phone ${value}`);
+  return page.items[0];
+}
+
+async function showDevices({ announce = true } = {}) {
+  $('devices').hidden = true;
+  $('devices-caption').textContent = '';
+  const user = await deviceOwner();
+  const devices = await api('GET', `/admin/app-users/${user.id}/devices`);
+  const status = user.status === 1 ? 'active' : user.disabledUntil ? `disabled until ${user.disabledUntil}` : 'disabled';
+  $('devices-caption').textContent = `User ${user.id} (${user.phone ?? 'no phone'}, ${status}): ${devices.length} device(s), ${devices.filter((d) => d.signedIn).length} signed in`;
+  const body = $('devices').tBodies[0];
+  body.replaceChildren();
+  for (const d of devices) {
+    const row = body.insertRow();
+    cell(row, d.identifier, true);
+    for (const value of [d.name, d.platform, d.online ? 'yes' : 'no', d.signedIn ? 'yes' : 'no', d.signedInAt ?? '', d.lastActiveAt ?? '']) cell(row, value);
+    const button = row.insertCell().appendChild(document.createElement('button'));
+    button.type = 'button';
+    button.textContent = 'Sign out…';
+    button.disabled = !d.signedIn;
+    button.addEventListener('click', action(() => signOutDevice(user.id, d.identifier)));
+  }
+  $('devices').hidden = false;
+  if (announce) say(`${devices.length} device(s) of user ${user.id}.`);
+}
+
+async function signOutDevice(userId, identifier) {
+  if (!(await confirmDialog(`Sign device ${identifier} of user ${userId} out? Its session ends at once (reason "kicked"); the device stays bound.`, 'Sign out'))) return say('Nobody signed out.');
+  await api('POST', `/admin/app-users/${userId}/devices/${encodeURIComponent(identifier)}/sign-out`);
+  say(`Device ${identifier} of user ${userId} signed out.`);
+  await showDevices({ announce: false });
+}
+
 async function clearScope() {
   const scope = $('clear-scope').value;
   if (!(await confirmDialog(`Delete EVERY cached key of scope "${scope}"? Sessions are not touched.`))) return say('Nothing deleted.');
@@ -190,6 +231,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('lookup-form').addEventListener('submit', action(lookup));
   $('clear-target').addEventListener('click', action(clearTarget));
   $('scope-form').addEventListener('submit', action(clearScope));
+  $('devices-form').addEventListener('submit', action(showDevices));
   $('audit-form').addEventListener('submit', action(audit));
   if (token) action(showApp)();
 });

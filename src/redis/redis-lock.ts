@@ -1,0 +1,34 @@
+import { randomBytes } from 'crypto';
+import type Redis from 'ioredis';
+import { AppError } from '../common/app-error';
+import { ErrorCode } from '../common/error-codes';
+import { compareAndDelete } from './redis-scripts';
+
+export interface LockOptions {
+  /** How long the lock holds if its holder dies without releasing it. */
+  ttlMs: number;
+  /** How long to wait for it before answering 503. */
+  waitMs: number;
+}
+
+/**
+ * Runs `work` while holding a lock on `key` across every process: one key (SET NX PX, released
+ * with a compare-and-delete), so it holds on a Redis Cluster too. A holder that dies frees it
+ * after `ttlMs`; `work` must finish well within that (it is a few round trips, never a wait on a
+ * client). Not a Redlock: on a failover that loses the key two holders may overlap once, which
+ * the callers tolerate (docs/api.md, "Device limit").
+ */
+export async function withRedisLock<T>(redis: Redis, key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
+  const token = randomBytes(12).toString('base64url');
+  const giveUp = Date.now() + options.waitMs;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {
+    if ((await redis.set(key, token, 'PX', options.ttlMs, 'NX')) === 'OK') break;
+    if (Date.now() >= giveUp) throw new AppError(ErrorCode.UNAVAILABLE, 'another sign-in of this account is in progress; try again');
+    await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
+  }
+  try {
+    return await work();
+  } finally {
+    await compareAndDelete(redis, key, token).catch(() => undefined);
+  }
+}
