@@ -3,7 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import type Redis from 'ioredis';
+import { isCluster, RedisClient } from './redis/redis-client';
 import { AdminModule } from './admin/admin.module';
 import { AdminUiModule } from './admin-ui/admin-ui.module';
 import { AppUserModule } from './app-user/app-user.module';
@@ -42,10 +42,10 @@ export class AppModule {
         CacheModule,
         ThrottlerModule.forRootAsync({
           inject: [AppConfig, REDIS_CLIENT],
-          useFactory: (cfg: AppConfig, redis: Redis) => ({
+          useFactory: (cfg: AppConfig, redis: RedisClient) => ({
             // 'default': the answer carries the standard Retry-After (a named throttler suffixes it).
             throttlers: [{ name: 'default', ttl: 60_000, limit: cfg.AUTH_RATE_LIMIT_PER_MINUTE }],
-            storage: new ThrottlerStorageRedisService(redis),
+            storage: isCluster(redis) ? new ThrottlerStorageRedisService(redis) : new ThrottlerStorageRedisService(redis),
             skipIf: () => cfg.AUTH_RATE_LIMIT_PER_MINUTE === 0,
             // One budget per client address across every rate-limited route, not one per route.
             generateKey: (_context, tracker, name) => `auth-rate:${name}:${tracker}`,

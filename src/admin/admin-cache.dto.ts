@@ -19,7 +19,7 @@ export class ListKeysQuery {
   @ApiPropertyOptional({ enum: CLEAR_SCOPES, default: 'all' }) @IsOptional() @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES)) scope?: ClearScope;
   @ApiPropertyOptional({ pattern: CURSOR_PATTERN.source, description: 'cursor of the previous page; 0 or none to start' })
   @IsOptional()
-  @ValidateBy({ name: 'isScanCursor', validator: { validate: isScanCursor, defaultMessage: () => 'cursor must be a number from 0 to 18446744073709551615 (the cursor of the previous page)' } })
+  @ValidateBy({ name: 'isScanCursor', validator: { validate: isScanCursor, defaultMessage: () => 'cursor must be a number from 0 to 18446744073709551615, or <master>-<number> on a Redis Cluster (the cursor of the previous page)' } })
   cursor?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE, default: 100 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE) count?: number;
 }

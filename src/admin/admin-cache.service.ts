@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
 import { StaffActor, staffName } from '../oa-user/staff-auth.guard';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { redisTarget } from '../redis/redis.factory';
 import { CacheAdmin } from './cache-admin';
 import { InvalidInputError } from './cache-admin.inputs';
 import { CacheAudit } from './cache-audit';
@@ -16,8 +17,8 @@ export class AdminCacheService {
   private readonly admin: CacheAdmin;
   private readonly audit: CacheAudit;
 
-  constructor(@Inject(REDIS_CLIENT) redis: Redis, config: AppConfig, db: DataSource) {
-    this.admin = new CacheAdmin(redis, { host: config.REDIS_HOST, port: config.REDIS_PORT, db: config.REDIS_DB });
+  constructor(@Inject(REDIS_CLIENT) redis: RedisClient, config: AppConfig, db: DataSource) {
+    this.admin = new CacheAdmin(redis, redisTarget(config));
     this.audit = new CacheAudit(redis, db);
   }
 

@@ -14,7 +14,8 @@ export type IdScope = CacheScope | 'all';
 export const ID_SCOPES: readonly IdScope[] = [...CACHE_SCOPES.filter((scope) => CACHE_FAMILIES[scope].byId), 'all'];
 
 export const ID_PATTERN = /^\d{1,20}$/;
-export const CURSOR_PATTERN = /^\d{1,20}$/;
+/** A SCAN cursor, or on a Redis Cluster `<master>-<cursor>` (see CacheAdmin.listKeys). */
+export const CURSOR_PATTERN = /^(\d{1,3}-)?\d{1,20}$/;
 export const MAX_PAGE = 1000;
 
 /** Raised before any Redis command runs; the HTTP layer answers 400, the CLI exits 2. */
@@ -47,12 +48,12 @@ export function parseIdScope(value: string): IdScope {
 
 /** A SCAN cursor is an unsigned 64-bit number: Redis refuses anything larger. */
 export function isScanCursor(value: unknown): boolean {
-  return typeof value === 'string' && CURSOR_PATTERN.test(value) && BigInt(value) <= MAX_CURSOR;
+  return typeof value === 'string' && CURSOR_PATTERN.test(value) && BigInt(value.slice(value.indexOf('-') + 1)) <= MAX_CURSOR;
 }
 const MAX_CURSOR = 2n ** 64n - 1n;
 
 export function parseCursor(value: string): string {
-  check(isScanCursor(value), 'cursor must be a number from 0 to 18446744073709551615 (the cursor of the previous page)');
+  check(isScanCursor(value), 'cursor must be a number from 0 to 18446744073709551615, or <master>-<number> on a Redis Cluster (the cursor of the previous page)');
   return value;
 }
 

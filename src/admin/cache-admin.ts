@@ -1,6 +1,7 @@
-import type Redis from 'ioredis';
-import { CACHE_FAMILIES, CACHE_PREFIX, CACHE_SCOPES, CacheFamily, CacheKeys, CacheScope, indexKey, keysOfRow, PLACEHOLDER, rowKey, scopeOfKey, scopePattern } from '../cache/cache-keys';
-import { scanUnlink, ScanProgress } from '../cache/keyspace';
+import { isCluster, keyHolders, RedisClient } from '../redis/redis-client';
+import { CACHE_FAMILIES, CACHE_PREFIX, CACHE_SCOPES, CacheFamily, CacheScope, indexKey, keysOfRow, leaseKey, PLACEHOLDER, rowKey, scopeOfKey, scopePattern } from '../cache/cache-keys';
+import { scanEach, scanUnlink, ScanProgress } from '../cache/keyspace';
+import { clusterState, ClusterState } from '../redis/cluster-state';
 import {
   ClearScope,
   ID_PATTERN,
@@ -12,18 +13,23 @@ import {
   parseIdScope,
   parsePhone,
   parseScope,
+  InvalidInputError,
 } from './cache-admin.inputs';
 
 export interface RedisTarget {
   host: string;
   port: number;
   db: number;
+  /** REDIS_CLUSTER_NODES when the service runs on a Redis Cluster (host and port: its first node). */
+  clusterNodes?: string;
 }
 
 export interface CacheHealth extends RedisTarget {
   reachable: boolean;
   roundTripMs: number | null;
   version: string | null;
+  /** On a Redis Cluster: its state as CLUSTER INFO and the masters report it. */
+  cluster?: ClusterState;
   error?: string;
 }
 
@@ -94,7 +100,7 @@ function parseRow(json: string | null): Record<string, unknown> | null {
  */
 export class CacheAdmin {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly target: RedisTarget,
   ) {}
 
@@ -104,43 +110,70 @@ export class CacheAdmin {
       const started = process.hrtime.bigint();
       await withTimeout(this.redis.ping(), timeoutMs);
       const roundTripMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const info = await withTimeout(this.redis.info('server'), timeoutMs);
+      const info = await withTimeout(keyHolders(this.redis)[0].info('server'), timeoutMs);
       const version = /^redis_version:(\S+)/m.exec(info)?.[1] ?? null;
-      return { ...base, reachable: true, roundTripMs: Math.round(roundTripMs * 1000) / 1000, version };
+      const cluster = isCluster(this.redis) ? await withTimeout(clusterState(this.redis), timeoutMs) : undefined;
+      const reachable = cluster ? cluster.state === 'ok' : true;
+      return { ...base, reachable, roundTripMs: Math.round(roundTripMs * 1000) / 1000, version, ...(cluster ? { cluster } : {}) };
     } catch (err) {
       return { ...base, error: (err as Error).message };
     }
   }
 
-  /** About `count` keys of a scope from `cursor` on; the counts walk the whole `cache:*` keyspace. */
+  /**
+   * About `count` keys of a scope from `cursor` on; the counts walk the whole `cache:*` keyspace.
+   * On a cluster the masters are walked one after the other, in the order of their addresses, and
+   * the cursor says which: `<master>-<cursor>` (`0` to start and at the end).
+   */
   async listKeys(options: { scope?: string; cursor?: string; count?: string | number } = {}): Promise<KeyPage> {
     const scope = parseScope(options.scope ?? 'all');
-    let cursor = parseCursor(options.cursor ?? '0');
+    const holders = this.orderedHolders();
+    let [holder, cursor] = this.splitCursor(parseCursor(options.cursor ?? '0'), holders.length);
     const count = parseCount(options.count ?? 100);
     const keys: string[] = [];
-    for (let step = 0; step < MAX_SCAN_STEPS_PER_PAGE; step += 1) {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', scopePattern(scope), 'COUNT', count);
+    for (let step = 0; step < MAX_SCAN_STEPS_PER_PAGE && holder < holders.length; step += 1) {
+      const [next, batch] = await holders[holder].scan(cursor, 'MATCH', scopePattern(scope), 'COUNT', count);
       keys.push(...batch);
       cursor = next;
-      if (cursor === '0' || keys.length >= count) break;
+      if (cursor === '0') holder += 1;
+      if (keys.length >= count) break;
     }
-    return { scope, keys: keys.sort(), cursor, counts: await this.countByScope() };
+    const done = holder >= holders.length;
+    const nextCursor = done ? '0' : holders.length === 1 ? cursor : `${holder}-${cursor}`;
+    return { scope, keys: keys.sort(), cursor: nextCursor, counts: await this.countByScope() };
   }
 
-  /** One SCAN over `cache:*`; costs about a second per million keys of the database, never blocks Redis. */
+  /** One SCAN over `cache:*` (every master's); costs about a second per million keys, never blocks Redis. */
   async countByScope(): Promise<ScopeCounts> {
     const counts = Object.fromEntries([...CACHE_SCOPES, 'total'].map((scope) => [scope, 0])) as ScopeCounts;
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', scopePattern('all'), 'COUNT', BULK_SCAN_COUNT);
-      cursor = next;
+    await scanEach(this.redis, scopePattern('all'), BULK_SCAN_COUNT, (batch) => {
       for (const key of batch) {
         const scope = scopeOfKey(key);
         if (scope in counts) counts[scope as CacheScope] += 1;
         counts.total += 1;
       }
-    } while (cursor !== '0');
+    });
     return counts;
+  }
+
+  /** The servers that hold keys, in a stable order (a cluster's masters by address). */
+  private orderedHolders() {
+    const holders = keyHolders(this.redis);
+    const address = (node: (typeof holders)[number]) => `${node.options.host}:${String(node.options.port).padStart(5, '0')}`;
+    return [...holders].sort((a, b) => address(a).localeCompare(address(b)));
+  }
+
+  /** A page cursor as (master, SCAN cursor): a number on one server, `<master>-<cursor>` on a cluster. */
+  private splitCursor(cursor: string, holders: number): [number, string] {
+    if (cursor === '0') return [0, '0'];
+    const dash = cursor.indexOf('-');
+    if (holders === 1) {
+      if (dash !== -1) throw new InvalidInputError('cursor must be a number on a single Redis (the cursor of the previous page)');
+      return [0, cursor];
+    }
+    const holder = dash === -1 ? NaN : Number(cursor.slice(0, dash));
+    if (!Number.isInteger(holder) || holder >= holders) throw new InvalidInputError(`cursor must be <master>-<cursor> with a master from 0 to ${holders - 1} on this cluster (the cursor of the previous page)`);
+    return [holder, cursor.slice(dash + 1)];
   }
 
   async clearScope(
@@ -197,15 +230,16 @@ export class CacheAdmin {
   /** The candidates that exist, with their values; a key of another type shows as null. */
   private async entries(candidates: string[]): Promise<CachedEntry[]> {
     const keys = [...new Set(candidates)].sort();
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.type(key).get(key).ttl(key);
-    const results = (await pipeline.exec()) ?? [];
-    const entries: CachedEntry[] = [];
-    keys.forEach((key, i) => {
-      const [type, value, ttl] = results.slice(i * 3, i * 3 + 3).map(([, result]) => result);
-      if (type !== 'none') entries.push({ key, value: type === 'string' ? withoutSecrets(value as string) : null, ttl: ttl as number });
-    });
-    return entries;
+    // Sent together (on a cluster, to each key's master): one round trip, not three per key.
+    const results = await Promise.all(
+      keys.map(async (key) => {
+        const [type, ttl] = await Promise.all([this.redis.type(key), this.redis.ttl(key)]);
+        return { key, type, ttl, value: type === 'string' ? await this.redis.get(key) : null };
+      }),
+    );
+    return results
+      .filter((r) => r.type !== 'none')
+      .map(({ key, type, ttl, value }) => ({ key, value: type === 'string' && value !== null ? withoutSecrets(value) : null, ttl }));
   }
 
   private async rowAndIndexKeys(family: CacheFamily, id: string): Promise<string[]> {
@@ -219,16 +253,9 @@ export class CacheAdmin {
     const keys = [...new Set(candidates)];
     const outside = keys.filter((key) => !key.startsWith(CACHE_PREFIX));
     if (outside.length > 0) throw new Error(`refusing to delete keys outside cache: ${outside.join(', ')}`);
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.unlink(key).unlink(CacheKeys.lease(key));
-    const results = (await pipeline.exec()) ?? [];
-    const deleted: string[] = [];
-    keys.forEach((key, i) => {
-      const [err, removed] = results[i * 2];
-      if (err) throw err;
-      if (removed === 1) deleted.push(key);
-    });
-    return deleted.sort();
+    const cluster = isCluster(this.redis);
+    const removed = await Promise.all(keys.map(async (key) => (await Promise.all([this.redis.unlink(key), this.redis.unlink(leaseKey(cluster, key))]))[0]));
+    return keys.filter((_, i) => removed[i] === 1).sort();
   }
 }
 

@@ -1,6 +1,7 @@
-import type Redis from 'ioredis';
+import { getAll, isCluster, RedisClient } from '../redis/redis-client';
 import { DataSource, In, ObjectLiteral } from 'typeorm';
-import { CACHE_FAMILIES, CACHE_SCOPES, CacheFamily, CacheKeys, parseKey, ParsedKey, PLACEHOLDER, scopePattern } from '../cache/cache-keys';
+import { CACHE_FAMILIES, CACHE_SCOPES, CacheFamily, leaseKey, parseKey, ParsedKey, PLACEHOLDER, scopePattern } from '../cache/cache-keys';
+import { scanEach } from '../cache/keyspace';
 import { BULK_SCAN_COUNT } from './cache-admin';
 import { parseScope } from './cache-admin.inputs';
 
@@ -29,7 +30,8 @@ export interface AuditReport {
 export interface AuditProgress {
   scanned: number;
   stale: number;
-  cursor: string;
+  /** How much of the keyspace (every master's) has been covered, from 0 to 1. */
+  fraction: number;
 }
 
 // Delete only what was audited: a key refilled since then is fresh and stays.
@@ -53,7 +55,7 @@ const normalize = (value: unknown): unknown => (value === undefined ? null : val
  */
 export class CacheAudit {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: DataSource,
   ) {}
 
@@ -69,16 +71,13 @@ export class CacheAudit {
       staleByReason: Object.fromEntries(STALE_REASONS.map((r) => [r, 0])) as Record<StaleReason, number>,
       repaired: 0,
     };
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', scopePattern(scope), 'COUNT', BULK_SCAN_COUNT);
-      cursor = next;
+    await scanEach(this.redis, scopePattern(scope), BULK_SCAN_COUNT, async (keys, fraction) => {
       const stale = await this.auditBatch(keys, report);
       report.stale.push(...stale.map(({ entry }) => entry));
       stale.forEach(({ entry }) => (report.staleByReason[entry.reason] += 1));
       if (repair && stale.length > 0) report.repaired += await this.repair(stale.map(({ entry, value }) => [entry.key, value]));
-      options.onProgress?.({ scanned: report.scanned, stale: report.stale.length, cursor });
-    } while (cursor !== '0');
+      options.onProgress?.({ scanned: report.scanned, stale: report.stale.length, fraction });
+    });
     report.stale.sort((a, b) => a.key.localeCompare(b.key));
     return report;
   }
@@ -86,7 +85,7 @@ export class CacheAudit {
   private async auditBatch(keys: string[], report: AuditReport): Promise<Array<{ entry: StaleEntry; value: string }>> {
     if (keys.length === 0) return [];
     report.scanned += keys.length;
-    const values = await this.redis.mget(...keys);
+    const values = await getAll(this.redis, keys);
     const entries: CachedEntry[] = [];
     keys.forEach((key, i) => {
       const parsed = parseKey(key);
@@ -141,13 +140,10 @@ export class CacheAudit {
     return String(row.id) === value ? null : { key, reason: 'index_wrong_id', detail: `points at ${value}; the database has ${row.id}` };
   }
 
+  /** Each key with its lease in one script (they share a slot on a cluster); sent together. */
   private async repair(stale: Array<[string, string]>): Promise<number> {
-    const pipeline = this.redis.pipeline();
-    for (const [key, value] of stale) pipeline.eval(REPAIR_SCRIPT, 2, key, CacheKeys.lease(key), value);
-    const results = (await pipeline.exec()) ?? [];
-    return results.reduce((sum, [err, removed]) => {
-      if (err) throw err;
-      return sum + (removed === 1 ? 1 : 0);
-    }, 0);
+    const cluster = isCluster(this.redis);
+    const removed = await Promise.all(stale.map(([key, value]) => this.redis.eval(REPAIR_SCRIPT, 2, key, leaseKey(cluster, key), value)));
+    return removed.filter((r) => r === 1).length;
   }
 }

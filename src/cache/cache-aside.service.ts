@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'crypto';
-import type Redis from 'ioredis';
+import { isCluster, RedisClient } from '../redis/redis-client';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { compareAndDelete } from '../redis/redis-scripts';
 import { CacheGate } from './cache-gate';
-import { CacheKeys, PLACEHOLDER } from './cache-keys';
+import { leaseKey, PLACEHOLDER } from './cache-keys';
 import { CacheStats } from './cache-stats';
 
 /** How long a miss may take between its lease and its fill before the lease lapses. */
@@ -53,14 +53,16 @@ export class CacheAsideService {
   private readonly reported = new Set<string>();
   /** Off only in the test and benchmark that show what leases prevent. */
   leases = true;
+  private readonly cluster: boolean;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
     private readonly stats: CacheStats,
     private readonly gate: CacheGate,
   ) {
     this.redis.defineCommand('hiLeasedFill', { lua: FILL_SCRIPT });
+    this.cluster = isCluster(redis);
   }
 
   /**
@@ -94,6 +96,8 @@ export class CacheAsideService {
    * A row by a unique index, e.g. `cache:appUsers:phone:{phone}` holding the id. A miss reads the
    * row once and fills both the index key and the row key under the index key's lease: every
    * change to the row invalidates all its index keys, so that lease covers the row key as well.
+   * On a Redis Cluster the row key lives in another slot than the lease, so only the index key is
+   * filled; the next read of the row fills the row key under a lease of its own.
    */
   async getByIndex<T>(indexKey: string, codec: RowCodec<T>, index: IndexLookup<T>): Promise<T | null> {
     const { rowKey, idOf, loadByIndex, loadById } = index;
@@ -114,7 +118,8 @@ export class CacheAsideService {
         await this.fill(lease, [indexKey, PLACEHOLDER, PLACEHOLDER_TTL_SECONDS]);
       } else {
         const ttl = this.ttl(row);
-        await this.fill(lease, [indexKey, String(idOf(row)), ttl], [rowKey(idOf(row)), codec.encode(row), ttl]);
+        if (this.cluster) await this.fill(lease, [indexKey, String(idOf(row)), ttl]);
+        else await this.fill(lease, [indexKey, String(idOf(row)), ttl], [rowKey(idOf(row)), codec.encode(row), ttl]);
       }
       return row;
     });
@@ -157,13 +162,13 @@ export class CacheAsideService {
   private async stillLeased(entry: Inflight): Promise<boolean> {
     if (entry.lease === undefined || entry.lease.token === null) return true; // not reading yet, or leases off
     if (entry.lease.token === '') return false; // another process's lease: nothing to check against
-    return (await this.redis.get(CacheKeys.lease(entry.lease.key))) === entry.lease.token;
+    return (await this.redis.get(leaseKey(this.cluster, entry.lease.key))) === entry.lease.token;
   }
 
   private async takeLease(key: string): Promise<Lease> {
     if (!this.leases) return { key, token: null };
     const token = randomBytes(12).toString('base64url');
-    const taken = await this.redis.set(CacheKeys.lease(key), token, 'PX', LEASE_MS, 'NX');
+    const taken = await this.redis.set(leaseKey(this.cluster, key), token, 'PX', LEASE_MS, 'NX');
     // Someone else is filling this key: read the database but leave the fill to them.
     return { key, token: taken === 'OK' ? token : '' };
   }
@@ -175,12 +180,10 @@ export class CacheAsideService {
   ): Promise<void> {
     if (lease.token === '') return;
     if (lease.token === null) {
-      const multi = this.redis.multi().set(first[0], first[1], 'EX', first[2]);
-      if (second) multi.set(second[0], second[1], 'EX', second[2]);
-      await multi.exec();
+      await Promise.all([first, ...(second ? [second] : [])].map(([key, value, ttl]) => this.redis.set(key, value, 'EX', ttl)));
       return;
     }
-    const keys = second ? [first[0], CacheKeys.lease(lease.key), second[0]] : [first[0], CacheKeys.lease(lease.key)];
+    const keys = second ? [first[0], leaseKey(this.cluster, lease.key), second[0]] : [first[0], leaseKey(this.cluster, lease.key)];
     const args = second ? [lease.token, first[1], first[2], second[1], second[2]] : [lease.token, first[1], first[2]];
     await (this.redis as unknown as LeasedFill).hiLeasedFill(keys.length, ...keys, ...args);
   }

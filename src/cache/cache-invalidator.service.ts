@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
+import { isCluster, RedisClient, unlinkAll } from '../redis/redis-client';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { CacheEventBus } from './cache-events';
 import { CacheGate } from './cache-gate';
-import { CacheKeys } from './cache-keys';
+import { leaseKey } from './cache-keys';
 
 /**
  * Removes cache keys together with their fill leases, so that a reader still holding a lease from
@@ -14,7 +14,7 @@ export class CacheInvalidator {
   private readonly logger = new Logger(CacheInvalidator.name);
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly gate: CacheGate,
     private readonly events: CacheEventBus,
   ) {}
@@ -23,13 +23,12 @@ export class CacheInvalidator {
   async invalidate(keys: Iterable<string>): Promise<void> {
     const unique = [...new Set(keys)];
     if (unique.length === 0) return;
-    const all = unique.flatMap((key) => [key, CacheKeys.lease(key)]);
+    const cluster = isCluster(this.redis);
+    const all = unique.flatMap((key) => [key, leaseKey(cluster, key)]);
     try {
-      // Batches go out together (one pipeline on the connection): a 10,000-row change costs about
-      // one round trip, not forty, and no single command holds Redis for long.
-      const batches: Array<Promise<number>> = [];
-      for (let i = 0; i < all.length; i += 1000) batches.push(this.redis.unlink(...all.slice(i, i + 1000)));
-      await Promise.all(batches);
+      // Batches go out together (one pipeline per connection): a 10,000-row change costs about
+      // one round trip per master, not forty, and no single command holds Redis for long.
+      await unlinkAll(this.redis, all);
       this.events.emit('cache.invalidated', { keys: unique });
     } catch (err) {
       this.logger.warn(`invalidation of ${unique.length} key(s) failed: ${(err as Error).message}`);

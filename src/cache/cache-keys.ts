@@ -1,3 +1,5 @@
+import { sameSlotKey } from '../redis/redis-client';
+
 /**
  * The go-zero key layout of CONTRACT section 4, declared once: one family per cached table. Keys,
  * invalidation (by the subscriber and by change capture), the admin scopes, the audit and the
@@ -122,6 +124,18 @@ export const CacheKeys = {
   oaUserId: (id: number | string) => rowKey(CACHE_FAMILIES.oaUsers, id),
   oaUserPhone: (phone: string) => indexKey(CACHE_FAMILIES.oaUsers, 'phone', phone),
   deviceIdentifier: (identifier: string) => rowKey(CACHE_FAMILIES.devices, identifier),
-  /** The fill lease of a key (see cache-aside.service.ts). Outside every cache scope on purpose. */
-  lease: (key: string) => `lease:${key}`,
 };
+
+/**
+ * The fill lease of a cache key (see cache-aside.service.ts), outside every cache scope on
+ * purpose: `lease:<key>` on a single Redis; on a cluster `lease:{<key>}:<key>`, in the key's own
+ * slot, so that a fill checks its lease and writes its key in one script.
+ */
+export function leaseKey(cluster: boolean, key: string): string {
+  return sameSlotKey(cluster, 'lease:', key);
+}
+
+/** The SCAN pattern of the leases of the keys `pattern` matches. */
+export function leasePattern(cluster: boolean, pattern: string): string {
+  return cluster ? `lease:{*}:${pattern}` : `lease:${pattern}`;
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 import { DataSource, QueryRunner } from 'typeorm';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { CacheGate } from './cache-gate';
@@ -25,7 +25,7 @@ export class InvalidationOutbox implements OnApplicationBootstrap, OnApplication
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly invalidator: CacheInvalidator,
     private readonly gate: CacheGate,
   ) {}

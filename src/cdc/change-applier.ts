@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
+import { isCluster, RedisClient } from '../redis/redis-client';
 import { CacheInvalidator } from '../cache/cache-invalidator.service';
-import { CacheKeys, CacheScope, familyOfTable, scopePattern } from '../cache/cache-keys';
+import { CacheScope, familyOfTable, leasePattern, scopePattern } from '../cache/cache-keys';
 import { scanUnlink } from '../cache/keyspace';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { BinlogPosition } from './binlog-position';
@@ -44,7 +44,7 @@ export class ChangeApplier {
 
   constructor(
     private readonly invalidator: CacheInvalidator,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly checkpoints: CheckpointStore,
     private readonly server: BinlogServer,
     private readonly sessions: SessionEnder,
@@ -152,7 +152,7 @@ export class ChangeApplier {
     const pattern = scopePattern(familyOfTable(table)!.scope as CacheScope);
     const removed = await this.retry('redis', `clearing ${pattern}`, async () => {
       const rows = await scanUnlink(this.redis, pattern);
-      await scanUnlink(this.redis, CacheKeys.lease(pattern));
+      await scanUnlink(this.redis, leasePattern(isCluster(this.redis), pattern));
       return rows.deleted;
     });
     this.logger.log(`${table} was truncated, dropped, renamed, altered or changed in bulk: cleared ${removed} key(s)`);

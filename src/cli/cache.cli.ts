@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import Redis from 'ioredis';
 import { BULK_SCAN_COUNT, CacheAdmin } from '../admin/cache-admin';
 import {
   CLEAR_SCOPES,
@@ -13,9 +12,9 @@ import {
   parsePhone,
   parseScope,
 } from '../admin/cache-admin.inputs';
-import { scanFraction } from '../cache/keyspace';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
-import { redisOptions } from '../redis/redis.factory';
+import type { RedisClient } from '../redis/redis-client';
+import { connectRedis, describeRedis, redisTarget } from '../redis/redis.factory';
 import { ProgressReporter } from './progress-reporter';
 import { CliIo, processIo } from './cli-io';
 import { outputTo, runProgram } from './run-program';
@@ -33,19 +32,13 @@ function output(json: boolean, io: CliIo): Output {
   return { json, print: (human, data) => io.stdout.write(`${json ? JSON.stringify(data) : human}\n`) };
 }
 
-function target(config: AppConfig): string {
-  return `${config.REDIS_HOST}:${config.REDIS_PORT} db ${config.REDIS_DB}`;
-}
-
-/** One connection that fails at once instead of retrying: an operator wants an answer, not a hang. */
-async function withRedis<T>(config: AppConfig, work: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ ...redisOptions(config), connectionName: 'hi-cache-cli', retryStrategy: () => null });
-  redis.on('error', () => undefined);
+/** One client that fails at once instead of retrying: an operator wants an answer, not a hang. */
+async function withRedis<T>(config: AppConfig, work: (redis: RedisClient) => Promise<T>): Promise<T> {
+  let redis: RedisClient;
   try {
-    await redis.connect();
+    redis = await connectRedis(config, 'hi-cache-cli', { once: true });
   } catch (err) {
-    redis.disconnect();
-    throw new Failure(`Redis at ${target(config)} is unreachable: ${(err as Error).message}`);
+    throw new Failure(`Redis at ${describeRedis(config)} is unreachable: ${(err as Error).message}`);
   }
   try {
     return await work(redis);
@@ -54,8 +47,8 @@ async function withRedis<T>(config: AppConfig, work: (redis: Redis) => Promise<T
   }
 }
 
-function adminOf(redis: Redis, config: AppConfig): CacheAdmin {
-  return new CacheAdmin(redis, { host: config.REDIS_HOST, port: config.REDIS_PORT, db: config.REDIS_DB });
+function adminOf(redis: RedisClient, config: AppConfig): CacheAdmin {
+  return new CacheAdmin(redis, redisTarget(config));
 }
 
 function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, progressEvery: () => number): Command {
@@ -82,7 +75,7 @@ function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, pro
       await withRedis(cfg, async (redis) => {
         const progress = new ProgressReporter(`clear ${scope}`, io.stderr, progressEvery());
         const result = await adminOf(redis, cfg).clearScope(scope, (p) =>
-          progress.update({ fraction: scanFraction(p.cursor), detail: `deleted ${p.deleted}` }),
+          progress.update({ fraction: p.fraction, detail: `deleted ${p.deleted}` }),
           { batch },
         );
         progress.finish({ fraction: 1, detail: `deleted ${result.deleted}` });
@@ -136,12 +129,13 @@ function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, pro
 
   program
     .command('test')
-    .description('check that Redis answers: host, port, db, round trip, version')
+    .description('check that Redis answers: host, port, db, round trip, version; on a cluster its state')
     .action(async () => {
       const cfg = config();
       const health = await withRedis(cfg, (redis) => adminOf(redis, cfg).health());
-      if (!health.reachable) throw new Failure(`Redis at ${target(cfg)} did not answer: ${health.error}`);
-      out().print(`Redis ${health.version} at ${target(cfg)} answered in ${health.roundTripMs} ms`, health);
+      if (!health.reachable) throw new Failure(`Redis at ${describeRedis(cfg)} did not answer: ${health.error ?? `cluster state ${health.cluster?.state}`}`);
+      const cluster = health.cluster ? `, cluster ${health.cluster.state}: ${health.cluster.mastersAnswering} of ${health.cluster.masters} masters answer, ${health.cluster.slotsOk} slots ok` : '';
+      out().print(`Redis ${health.version} at ${describeRedis(cfg)} answered in ${health.roundTripMs} ms${cluster}`, health);
     });
 
   program
@@ -170,7 +164,7 @@ function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, pro
           const report = await new CacheAudit(redis, db).run({
             scope,
             repair: opts.repair,
-            onProgress: (p) => progress.update({ fraction: scanFraction(p.cursor), detail: `${p.scanned} checked, ${p.stale} stale` }),
+            onProgress: (p) => progress.update({ fraction: p.fraction, detail: `${p.scanned} checked, ${p.stale} stale` }),
           });
           progress.finish({ fraction: 1, detail: `${report.scanned} checked, ${report.stale.length} stale` });
           const lines = report.stale.map((s) => `${s.reason}\t${s.key}\t${s.detail}`);

@@ -60,6 +60,14 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(65535) REDIS_PORT = 6379;
   @Transform(toInt) @IsInt() @Min(0) @Max(255) REDIS_DB = 0;
   @Transform(emptyToUndefined) @IsOptional() @IsString() REDIS_PASSWORD?: string = undefined;
+  /**
+   * A Redis Cluster instead of the one server: a comma list of `host:port` of some of its nodes
+   * (any will do; the client learns the rest). REDIS_HOST, REDIS_PORT and REDIS_DB are then unused.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/, { message: 'REDIS_CLUSTER_NODES must be a comma list of host:port' })
+  REDIS_CLUSTER_NODES?: string = undefined;
 
   @Transform(toInt) @IsInt() @Min(1) CACHE_TTL_SECONDS = 3600;
   @Transform(toInt) @IsInt() @Min(60) SESSION_TTL_SECONDS = 2592000;
@@ -146,8 +154,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
+  if (config.REDIS_CLUSTER_NODES !== undefined && config.REDIS_DB !== 0) {
+    throw new ConfigError('Invalid configuration:\n  REDIS_DB must be 0 (or unset) with REDIS_CLUSTER_NODES: a Redis Cluster has only database 0');
+  }
   if ((config.ADMIN_PHONE === undefined) !== (config.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError('Invalid configuration:\n  ADMIN_PHONE and ADMIN_PASSWORD must be set together');
   }
   return config;
+}
+
+/** REDIS_CLUSTER_NODES as the cluster client takes it. */
+export function clusterNodes(value: string): Array<{ host: string; port: number }> {
+  return value.split(',').map((part) => {
+    const [host, port] = part.trim().split(':');
+    return { host, port: Number(port) };
+  });
 }

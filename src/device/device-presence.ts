@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 
 const Keys = {
@@ -30,7 +30,7 @@ export interface PresenceEntry {
  */
 @Injectable()
 export class DevicePresence {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {
     redis.defineCommand('hiClaimSocket', { numberOfKeys: 1, lua: CLAIM });
   }
 

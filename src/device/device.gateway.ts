@@ -1,5 +1,5 @@
 import { Inject, Logger, OnApplicationShutdown } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 import {
   OnGatewayConnection,
   OnGatewayDisconnect,
@@ -45,7 +45,7 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     private readonly presence: DevicePresence,
     private readonly integrity: SessionIntegrity,
     private readonly config: AppConfig,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
   ) {}
 
   afterInit(namespace: DeviceNamespace): void {

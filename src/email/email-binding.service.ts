@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 import { DataSource } from 'typeorm';
 import { AppUser } from '../app-user/app-user.entity';
 import { UserStatus } from '../common/user-status';
@@ -44,7 +44,7 @@ export class EmailBindingService {
   private readonly logger = new Logger(EmailBindingService.name);
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly mail: MailTransport,

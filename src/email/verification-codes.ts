@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomInt } from 'crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
@@ -45,7 +45,7 @@ export class VerificationCodes {
   private readonly scripts: Scripts;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {
     redis.defineCommand('hiConsumeCode', { numberOfKeys: 1, lua: CONSUME });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
@@ -25,7 +25,7 @@ const staffSessionsKey = (oaUserId: number) => `oa_user_sessions:${oaUserId}`;
 @Injectable()
 export class StaffSessionService {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
     private readonly staff: OaUserRepository,
   ) {}

@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-client';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { compareAndDelete } from './redis-scripts';
@@ -18,7 +18,7 @@ export interface LockOptions {
  * client). Not a Redlock: on a failover that loses the key two holders may overlap once, which
  * the callers tolerate (docs/api.md, "Device limit").
  */
-export async function withRedisLock<T>(redis: Redis, key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
+export async function withRedisLock<T>(redis: RedisClient, key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   const token = randomBytes(12).toString('base64url');
   const giveUp = Date.now() + options.waitMs;
   for (let pause = 5; ; pause = Math.min(pause * 2, 50)) {

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-client';
 
 /** Small scripts shared by several modules; each touches one key, so they hold on a cluster too. */
 const SCRIPTS = {
@@ -18,7 +18,7 @@ return 0`,
 type Shared = Record<keyof typeof SCRIPTS, (key: string, ...args: Array<string | number>) => Promise<number>>;
 const defined = new WeakSet<object>();
 
-function shared(redis: Redis): Shared {
+function shared(redis: RedisClient): Shared {
   if (!defined.has(redis)) {
     for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 1, lua });
     defined.add(redis);
@@ -27,11 +27,11 @@ function shared(redis: Redis): Shared {
 }
 
 /** DEL `key` if it holds `value`, in one step; 1 when it was deleted. */
-export function compareAndDelete(redis: Redis, key: string, value: string): Promise<number> {
+export function compareAndDelete(redis: RedisClient, key: string, value: string): Promise<number> {
   return shared(redis).hiCompareAndDelete(key, value);
 }
 
 /** Counts an attempt against `limit` per `windowSeconds`, atomically: 0 when counted, else seconds to wait. */
-export function takeAttempt(redis: Redis, key: string, limit: number, windowSeconds: number): Promise<number> {
+export function takeAttempt(redis: RedisClient, key: string, limit: number, windowSeconds: number): Promise<number> {
   return shared(redis).hiTakeAttempt(key, limit, windowSeconds);
 }

@@ -1,10 +1,13 @@
-import Redis, { RedisOptions } from 'ioredis';
+import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
+import { clusterNodes } from '../config/app-config';
+import type { RedisClient } from './redis-client';
 
 export interface RedisConnection {
   REDIS_HOST: string;
   REDIS_PORT: number;
   REDIS_DB: number;
   REDIS_PASSWORD?: string;
+  REDIS_CLUSTER_NODES?: string;
 }
 
 export function redisOptions(config: RedisConnection): RedisOptions {
@@ -28,11 +31,58 @@ export function redisOptions(config: RedisConnection): RedisOptions {
   };
 }
 
-export async function connectRedis(config: RedisConnection, name = 'hi-server'): Promise<Redis> {
-  const client = new Redis({ ...redisOptions(config), connectionName: name });
+/**
+ * The cluster client's options, in the spirit of the single server's: commands fail fast while
+ * no master answers for their slot (no offline queue), a moved slot or a failover is followed
+ * (MOVED/ASK redirections, a refresh of the slot map), reads and writes go to masters (a replica
+ * may lag behind an invalidation), and commands to one master are pipelined automatically.
+ */
+export function clusterOptions(config: RedisConnection, name: string): ClusterOptions {
+  const { host: _host, port: _port, db: _db, lazyConnect: _lazy, enableOfflineQueue: _queue, retryStrategy: _retry, ...perNode } = redisOptions(config);
+  return {
+    redisOptions: { ...perNode, connectionName: name },
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableReadyCheck: true,
+    enableAutoPipelining: true,
+    scaleReads: 'master',
+    maxRedirections: 16,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2000,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  };
+}
+
+/**
+ * A connected client: the one server, or the cluster named by REDIS_CLUSTER_NODES. `once`: give
+ * up at the first failed connection instead of reconnecting (the command line).
+ */
+export async function connectRedis(config: RedisConnection, name = 'hi-server', options: { once?: boolean } = {}): Promise<RedisClient> {
+  const client: RedisClient = config.REDIS_CLUSTER_NODES
+    ? new Cluster(clusterNodes(config.REDIS_CLUSTER_NODES), { ...clusterOptions(config, name), ...(options.once ? { clusterRetryStrategy: () => null } : {}) })
+    : new Redis({ ...redisOptions(config), connectionName: name, ...(options.once ? { retryStrategy: () => null } : {}) });
   client.on('error', () => undefined); // reported through failed commands and /health
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
   return client;
+}
+
+/** Where the service's Redis is, as /admin/cache/health and `npm run cache -- test` report it. */
+export function redisTarget(config: RedisConnection): { host: string; port: number; db: number; clusterNodes?: string } {
+  if (!config.REDIS_CLUSTER_NODES) return { host: config.REDIS_HOST, port: config.REDIS_PORT, db: config.REDIS_DB };
+  const [first] = clusterNodes(config.REDIS_CLUSTER_NODES);
+  return { host: first.host, port: first.port, db: 0, clusterNodes: config.REDIS_CLUSTER_NODES };
+}
+
+/** Where the service's Redis is, for messages: `127.0.0.1:6379 db 0` or `cluster 10.0.0.1:7000,...`. */
+export function describeRedis(config: RedisConnection): string {
+  return config.REDIS_CLUSTER_NODES ? `cluster ${config.REDIS_CLUSTER_NODES}` : `${config.REDIS_HOST}:${config.REDIS_PORT} db ${config.REDIS_DB}`;
 }
 
 /**
@@ -40,7 +90,7 @@ export async function connectRedis(config: RedisConnection, name = 'hi-server'):
  * `graceMs` (gone, paused, a client that queues for ever) gets the connection dropped instead,
  * which also fails every command still waiting on it. Never waits longer than `graceMs`.
  */
-export async function closeRedis(client: Redis, graceMs = 500): Promise<void> {
+export async function closeRedis(client: RedisClient, graceMs = 500): Promise<void> {
   if (client.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));

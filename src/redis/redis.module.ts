@@ -1,8 +1,8 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-client';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from './redis.constants';
-import { closeRedis, connectRedis } from './redis.factory';
+import { closeRedis, connectRedis, describeRedis } from './redis.factory';
 
 @Global()
 @Module({
@@ -14,7 +14,7 @@ import { closeRedis, connectRedis } from './redis.factory';
         try {
           return await connectRedis(config);
         } catch (err) {
-          throw new Error(`Redis at ${config.REDIS_HOST}:${config.REDIS_PORT} (REDIS_HOST/REDIS_PORT): ${(err as Error).message}`);
+          throw new Error(`Redis at ${describeRedis(config)} (${config.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : 'REDIS_HOST/REDIS_PORT'}): ${(err as Error).message}`);
         }
       },
     },
@@ -22,7 +22,7 @@ import { closeRedis, connectRedis } from './redis.factory';
   exports: [REDIS_CLIENT],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   onApplicationShutdown(): Promise<void> {
     return closeRedis(this.redis);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
@@ -55,7 +55,7 @@ export class LoginAttempts {
   private readonly scripts: Scripts;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {
     redis.defineCommand('hiLoginReserve', { numberOfKeys: 1, lua: RESERVE });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import { isCluster, RedisClient } from '../redis/redis-client';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { compareAndDelete } from '../redis/redis-scripts';
@@ -32,16 +32,21 @@ export interface RevokedSession extends Session {
 
 /**
  * The Redis layout of CONTRACT section 4, named in this one place; the scripts get their keys
- * from here. Every command touches one key, or keys of one session (which share a hash slot once
- * the names carry a tag), so the layout holds on a Redis Cluster as on a single Redis.
+ * from here. Every command touches one key, or the two keys of one session, which on a Redis
+ * Cluster carry the session id as their hash tag (`session:{sid}`, `revoked:{sid}`) so that they
+ * share a slot. On a single Redis the names are the contract's exactly.
  */
-export const SessionKeys = {
-  session: (sid: string) => `session:${sid}`,
-  /** Why a session ended, for the next request of its token; also a tombstone no late write can pass. */
-  revoked: (sid: string) => `revoked:${sid}`,
-  deviceSession: (identifier: string) => `device:session:${identifier}`,
-  userSessions: (userId: number | string) => `user_sessions:${userId}`,
-};
+export function sessionKeys(cluster: boolean) {
+  const tagged = (sid: string) => (cluster ? `{${sid}}` : sid);
+  return {
+    session: (sid: string) => `session:${tagged(sid)}`,
+    /** Why a session ended, for the next request of its token; also a tombstone no late write can pass. */
+    revoked: (sid: string) => `revoked:${tagged(sid)}`,
+    deviceSession: (identifier: string) => `device:session:${identifier}`,
+    userSessions: (userId: number | string) => `user_sessions:${userId}`,
+  };
+}
+export type SessionKeys = ReturnType<typeof sessionKeys>;
 
 const USER_ROW_PREFIX = CacheKeys.appUserId('');
 
@@ -73,6 +78,7 @@ return 1`;
 
 // KEYS: session. ARGV: the key prefix of the user's cached row. The session and its user's cached
 // row in one round trip: a client request reads both, and the row key needs the session's user id.
+// A single Redis only: on a cluster the row's key is in another slot, and the two are read apart.
 const GET_WITH_USER_ROW = `
 local raw = redis.call('GET', KEYS[1])
 if not raw then return {false, false} end
@@ -89,9 +95,11 @@ interface SessionScripts {
 @Injectable()
 export class SessionStore {
   private readonly scripts: SessionScripts;
+  private readonly keys: SessionKeys;
+  private readonly cluster: boolean;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {
     redis.defineCommand('hiSessionCreate', { numberOfKeys: 2, lua: CREATE });
@@ -100,6 +108,8 @@ export class SessionStore {
     redis.defineCommand('hiSessionWithUserRow', { numberOfKeys: 1, lua: GET_WITH_USER_ROW });
     redis.defineCommand('hiSessionRewrite', { numberOfKeys: 1, lua: REWRITE });
     this.scripts = redis as unknown as SessionScripts;
+    this.cluster = isCluster(redis);
+    this.keys = sessionKeys(this.cluster);
   }
 
   /** How long a revoked token keeps telling why: one session TTL or 24 h, whichever is shorter. */
@@ -116,16 +126,16 @@ export class SessionStore {
    */
   async issue(sessionId: string, session: Session): Promise<RevokedSession[] | null> {
     const ttl = this.config.SESSION_TTL_SECONDS;
-    const pointer = SessionKeys.deviceSession(session.identifier);
+    const pointer = this.keys.deviceSession(session.identifier);
     const replaced: RevokedSession[] = [];
     for (;;) {
       const previous = await this.redis.get(pointer);
       if (previous !== null && previous !== sessionId) replaced.push(...(await this.revoke([previous], 'replaced')));
       if ((await this.scripts.hiSessionSwap(pointer, previous ?? '', sessionId, ttl)) === 1) break;
     }
-    const created = await this.scripts.hiSessionCreate(SessionKeys.session(sessionId), SessionKeys.revoked(sessionId), JSON.stringify(session), this.lifetimeMs(session));
+    const created = await this.scripts.hiSessionCreate(this.keys.session(sessionId), this.keys.revoked(sessionId), JSON.stringify(session), this.lifetimeMs(session));
     if (created !== 1) return null;
-    const users = SessionKeys.userSessions(session.userId);
+    const users = this.keys.userSessions(session.userId);
     await this.redis.multi().zadd(users, session.issuedAt, sessionId).zremrangebyscore(users, '-inf', session.issuedAt - ttl * 1000).expire(users, ttl).exec();
     return replaced;
   }
@@ -135,13 +145,17 @@ export class SessionStore {
   }
 
   async read(sessionId: string): Promise<StoredSession | null> {
-    const raw = await this.redis.get(SessionKeys.session(sessionId));
+    const raw = await this.redis.get(this.keys.session(sessionId));
     return raw ? { session: JSON.parse(raw) as Session, raw } : null;
   }
 
   /** The session and the raw cached row of its user (null: not cached), in one round trip. */
   async readWithUserRow(sessionId: string): Promise<{ stored: StoredSession | null; userRow: string | null }> {
-    const [raw, userRow] = await this.scripts.hiSessionWithUserRow(SessionKeys.session(sessionId), USER_ROW_PREFIX);
+    if (this.cluster) {
+      const stored = await this.read(sessionId);
+      return { stored, userRow: stored ? await this.redis.get(CacheKeys.appUserId(stored.session.userId)) : null };
+    }
+    const [raw, userRow] = await this.scripts.hiSessionWithUserRow(this.keys.session(sessionId), USER_ROW_PREFIX);
     return { stored: raw ? { session: JSON.parse(raw) as Session, raw } : null, userRow };
   }
 
@@ -170,12 +184,12 @@ export class SessionStore {
    */
   async rewrite(sessionId: string, stored: StoredSession, change: Partial<Pick<Session, 'activeAt' | 'pw'>>): Promise<boolean> {
     const next: Session = { ...stored.session, ...change };
-    const done = await this.scripts.hiSessionRewrite(SessionKeys.session(sessionId), stored.raw, JSON.stringify(next), this.lifetimeMs(next));
+    const done = await this.scripts.hiSessionRewrite(this.keys.session(sessionId), stored.raw, JSON.stringify(next), this.lifetimeMs(next));
     return done === 1;
   }
 
   async revokedReason(sessionId: string): Promise<string | null> {
-    return this.redis.get(SessionKeys.revoked(sessionId));
+    return this.redis.get(this.keys.revoked(sessionId));
   }
 
   /**
@@ -185,52 +199,52 @@ export class SessionStore {
   async revoke(sessionIds: string[], reason: KickReason): Promise<RevokedSession[]> {
     const ended = await Promise.all(
       [...new Set(sessionIds)].map(async (sessionId) => {
-        const raw = await this.scripts.hiSessionRevoke(SessionKeys.session(sessionId), SessionKeys.revoked(sessionId), reason, this.reasonTtl);
+        const raw = await this.scripts.hiSessionRevoke(this.keys.session(sessionId), this.keys.revoked(sessionId), reason, this.reasonTtl);
         return raw ? { sessionId, ...(JSON.parse(raw) as Session) } : null;
       }),
     );
     const revoked = ended.filter((s): s is RevokedSession => s !== null);
     await Promise.all(
       revoked.flatMap((s) => [
-        this.redis.zrem(SessionKeys.userSessions(s.userId), s.sessionId),
-        compareAndDelete(this.redis, SessionKeys.deviceSession(s.identifier), s.sessionId),
+        this.redis.zrem(this.keys.userSessions(s.userId), s.sessionId),
+        compareAndDelete(this.redis, this.keys.deviceSession(s.identifier), s.sessionId),
       ]),
     );
     return revoked;
   }
 
   async revokeUser(userId: number, reason: KickReason): Promise<RevokedSession[]> {
-    return this.revoke(await this.redis.zrange(SessionKeys.userSessions(userId), 0, -1), reason);
+    return this.revoke(await this.redis.zrange(this.keys.userSessions(userId), 0, -1), reason);
   }
 
   /** The current session of each device, with the session itself. */
   async currentSessionsOfDevices(identifiers: string[]): Promise<RevokedSession[]> {
-    const sids = await this.getMany(identifiers.map(SessionKeys.deviceSession));
+    const sids = await this.getMany(identifiers.map((identifier) => this.keys.deviceSession(identifier)));
     return this.withSessions(sids.filter((sid): sid is string => sid !== null));
   }
 
   /** Every live session of these users. */
   async sessionsOfUsers(userIds: number[]): Promise<RevokedSession[]> {
-    const sets = await Promise.all(userIds.map((id) => this.redis.zrange(SessionKeys.userSessions(id), 0, -1)));
+    const sets = await Promise.all(userIds.map((id) => this.redis.zrange(this.keys.userSessions(id), 0, -1)));
     return this.withSessions(sets.flat());
   }
 
   /** Which of these users have any session. */
   async usersWithSessions(userIds: number[]): Promise<number[]> {
-    const found = await Promise.all(userIds.map((id) => this.redis.exists(SessionKeys.userSessions(id))));
+    const found = await Promise.all(userIds.map((id) => this.redis.exists(this.keys.userSessions(id))));
     return userIds.filter((_, i) => found[i] === 1);
   }
 
   /** Which of these sessions no longer exist. */
   async missing(sessionIds: string[]): Promise<Set<string>> {
-    const found = await Promise.all(sessionIds.map((sid) => this.redis.exists(SessionKeys.session(sid))));
+    const found = await Promise.all(sessionIds.map((sid) => this.redis.exists(this.keys.session(sid))));
     return new Set(sessionIds.filter((_, i) => found[i] === 0));
   }
 
   /** The sessions of these ids that still exist. */
   private async withSessions(sids: string[]): Promise<RevokedSession[]> {
     const unique = [...new Set(sids)];
-    const raws = await this.getMany(unique.map(SessionKeys.session));
+    const raws = await this.getMany(unique.map((sid) => this.keys.session(sid)));
     return unique.flatMap((sessionId, i) => (raws[i] ? [{ sessionId, ...(JSON.parse(raws[i] as string) as Session) }] : []));
   }
 
