@@ -40,6 +40,11 @@ export class AppUserRepository {
     return this.cache.getRow(CacheKeys.appUserId(id), this.codec, () => this.repo.findOneBy({ id }), cached);
   }
 
+  /** The row as MySQL has it now, past the cache. */
+  findByIdUncached(id: number): Promise<AppUser | null> {
+    return this.repo.findOneBy({ id });
+  }
+
   findByPhone(phone: string): Promise<AppUser | null> {
     return this.cache.getByIndex(CacheKeys.appUserPhone(phone), this.codec, {
       rowKey: CacheKeys.appUserId,

@@ -4,7 +4,8 @@ import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { endingsOfDeviceChange, endingsOfUserChange } from '../session/session-ending.policy';
-import { EndedBy, SessionService } from '../session/session.service';
+import { SessionEndingOutbox } from '../session/session-ending.outbox';
+import type { EndedBy } from '../session/session.service';
 import { DeviceRepository } from '../device/device.repository';
 import { AppUser } from './app-user.entity';
 import { UserStatus } from '../common/user-status';
@@ -19,7 +20,7 @@ export class AppUserService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: AppUserRepository,
     private readonly devices: DeviceRepository,
-    private readonly sessions: SessionService,
+    private readonly endings: SessionEndingOutbox,
   ) {}
 
   async get(id: number, cached?: string | null): Promise<AppUser> {
@@ -83,26 +84,27 @@ export class AppUserService {
 
   /** Deletes the user and its devices through the model layer, then ends their sessions (`deleted`). */
   async delete(id: number, by: EndedBy): Promise<void> {
-    const endings = await this.dataSource.transaction(async (manager) => {
+    const pending = await this.dataSource.transaction(async (manager) => {
       const user = await this.users.lockById(manager, id);
       if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
       const devices = await this.devices.removeAllOfUser(manager, id);
       await this.users.remove(user, manager);
-      return [...endingsOfUserChange(user, null), ...devices.flatMap((device) => endingsOfDeviceChange(device, null))];
+      return this.endings.record(manager, [...endingsOfUserChange(user, null), ...devices.flatMap((device) => endingsOfDeviceChange(device, null))], by);
     });
-    await this.sessions.end(endings, by);
+    await this.endings.apply(pending);
   }
 
   /** Changes the row as MySQL has it (locked), then ends the sessions the change ended. */
   private async change(id: number, by: EndedBy, apply: (user: AppUser) => void): Promise<AppUser> {
-    const { before, after } = await this.dataSource.transaction(async (manager) => {
+    const { after, pending } = await this.dataSource.transaction(async (manager) => {
       const user = await this.users.lockById(manager, id);
       if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
-      const image = { id: user.id, status: user.status, passwordHash: user.passwordHash };
+      const before = { id: user.id, status: user.status, passwordHash: user.passwordHash };
       apply(user);
-      return { before: image, after: await this.users.save(user, manager) };
+      const saved = await this.users.save(user, manager);
+      return { after: saved, pending: await this.endings.record(manager, endingsOfUserChange(before, saved), by) };
     });
-    await this.sessions.end(endingsOfUserChange(before, after), by);
+    await this.endings.apply(pending);
     return after;
   }
 }

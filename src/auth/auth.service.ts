@@ -27,6 +27,13 @@ export interface LoginResult {
 
 /** A login whose user changed while it ran answers as a login of that user would have. */
 const LOGIN_REFUSED: Partial<Record<KickReason, ErrorSpec>> = { disabled: ErrorCode.USER_DISABLED, deleted: ErrorCode.USER_NOT_FOUND };
+/** A device login whose account's password changed, or whose device was signed out, meanwhile: its secret no longer stands. */
+const DEVICE_LOGIN_REFUSED: Partial<Record<KickReason, ErrorSpec>> = {
+  ...LOGIN_REFUSED,
+  password_changed: ErrorCode.DEVICE_CREDENTIALS_INVALID,
+  signed_out: ErrorCode.DEVICE_CREDENTIALS_INVALID,
+  kicked: ErrorCode.DEVICE_CREDENTIALS_INVALID,
+};
 /** A phone login whose password changed while it ran used a password that is no longer right. */
 const PHONE_LOGIN_REFUSED: Partial<Record<KickReason, ErrorSpec>> = { ...LOGIN_REFUSED, password_changed: ErrorCode.BAD_CREDENTIALS };
 
@@ -60,6 +67,9 @@ export class AuthService {
    */
   async deviceLogin(device: DeviceFields): Promise<LoginResult> {
     if (!this.limit.enabled) return this.deviceLoginAs(device, undefined, NO_SEAT);
+    // A wrong secret is refused before the login waits for its account's turn: naming a device
+    // (identifiers are public) must not let anyone hold up the account's logins.
+    await this.devices.verifySecret(device);
     for (let attempt = 1; ; attempt += 1) {
       const owner = await this.devices.ownerOf(device.identifier);
       try {
@@ -85,7 +95,7 @@ export class AuthService {
     });
     if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
     this.assertActive(user);
-    return this.startSession(user, device.identifier, attached, seat, LOGIN_REFUSED);
+    return this.startSession(user, device.identifier, attached, seat, DEVICE_LOGIN_REFUSED);
   }
 
   /** A new account has no signed-in device yet: the limit cannot refuse it. */
@@ -95,7 +105,7 @@ export class AuthService {
       if (await manager.getRepository(AppUser).existsBy({ phone: input.phone })) throw new AppError(ErrorCode.PHONE_EXISTS);
       const referrerId = input.inviteCode ? (await this.invites.resolve(input.inviteCode)).id : null;
       const created = await this.users.create(manager, { phone: input.phone, passwordHash, referrerId }).catch(onDuplicateEntry(() => new AppError(ErrorCode.PHONE_EXISTS)));
-      return { user: created, attached: await this.attach(manager, input, created.id) };
+      return { user: created, attached: await this.attach(manager, input, created) };
     });
     return this.startSession(user, input.identifier, attached, NO_SEAT, PHONE_LOGIN_REFUSED);
   }
@@ -108,7 +118,7 @@ export class AuthService {
     await attempt.succeeded();
     this.assertActive(user);
     return this.limit.admit(user.id, input.identifier, async (seat) => {
-      const attached = await retryTransaction(this.dataSource, (manager) => this.attach(manager, input, user.id));
+      const attached = await retryTransaction(this.dataSource, (manager) => this.attach(manager, input, user));
       return this.startSession(user, input.identifier, attached, seat, PHONE_LOGIN_REFUSED);
     });
   }
@@ -117,8 +127,8 @@ export class AuthService {
     await this.sessions.revoke([session.sessionId], 'logout', `user ${session.userId} (device ${session.identifier})`);
   }
 
-  private async attach(manager: EntityManager, device: DeviceFields, userId: number): Promise<Attached> {
-    const attached = await this.devices.attachToUser(manager, device, userId);
+  private async attach(manager: EntityManager, device: DeviceFields, user: AppUser): Promise<Attached> {
+    const attached = await this.devices.attachToUser(manager, device, { id: user.id, pw: passwordFingerprint(user.passwordHash) });
     await this.endSessionUnderPreviousOwner(attached, device.identifier);
     return attached;
   }

@@ -50,7 +50,7 @@ export const CACHE_FAMILIES = {
     table: 'devices',
     row: { segment: 'identifier', property: 'identifier', pattern: /^.{1,128}$/ },
     indexes: [],
-    audited: ['id', 'identifier', 'userId', 'name', 'platform', 'secretHash'],
+    audited: ['id', 'identifier', 'userId', 'name', 'platform', 'secretHash', 'secretFor'],
     byId: false,
   },
 } as const satisfies Record<string, CacheFamily>;

@@ -12,8 +12,11 @@ export function isDatabaseError(err: unknown): boolean {
   return fatal || e?.name === 'TypeORMError' || e?.code === 'PROTOCOL_CONNECTION_LOST' || e?.code === 'ER_CON_COUNT_ERROR';
 }
 
-// ioredis's own words for "not connected"; MySQL's connection errors carry errno/fatal and are database errors.
-const REDIS_DOWN = /enableOfflineQueue|Connection is closed|Reached the max retries|Command timed out/;
+// ioredis's own words for "not connected", and a Redis Cluster's for "no master answers for this
+// slot" (CLUSTERDOWN, a failover in progress, the slot map not refreshed yet); MySQL's connection
+// errors carry errno/fatal and are database errors.
+const REDIS_DOWN =
+  /enableOfflineQueue|Connection is closed|Reached the max retries|Command timed out|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/;
 
 export function isRedisUnavailableError(err: unknown): boolean {
   const e = err as { name?: unknown; message?: unknown };

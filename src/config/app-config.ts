@@ -37,6 +37,17 @@ class TrustProxyRule implements ValidatorConstraintInterface {
   }
 }
 
+@ValidatorConstraint({ name: 'idleTimeout' })
+class IdleTimeoutRule implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return value === 0 || (typeof value === 'number' && value >= 2);
+  }
+
+  defaultMessage(): string {
+    return 'SESSION_IDLE_SECONDS must be 0 (no idle timeout) or at least 2';
+  }
+}
+
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
@@ -109,8 +120,8 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(10000) MAX_DEVICES_PER_USER = 0;
   /** Over MAX_DEVICES_PER_USER: end the least recently active device's session, or refuse the new login. */
   @IsIn(['kick-oldest', 'deny-new']) DEVICE_LIMIT_POLICY: 'kick-oldest' | 'deny-new' = 'kick-oldest';
-  /** A client session unused this long ends (its token then answers 100003); 0: no idle timeout. */
-  @Transform(toInt) @IsInt() @Min(0) SESSION_IDLE_SECONDS = 0;
+  /** A client session unused this long ends (its token then answers 100003); 0: no idle timeout, else at least 2. */
+  @Transform(toInt) @IsInt() @Min(0) @Validate(IdleTimeoutRule) SESSION_IDLE_SECONDS = 0;
 
   /** Socket.IO connections per session at once. */
   @Transform(toInt) @IsInt() @Min(1) @Max(100) SOCKET_MAX_PER_SESSION = 3;

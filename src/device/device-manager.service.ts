@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, Not } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
-import { KickReason } from '../session/kick-reason';
-import { endingsOfDeviceChange, SessionEnding } from '../session/session-ending.policy';
+import { PendingEndings, SessionEndingOutbox } from '../session/session-ending.outbox';
+import { endingsOfDeviceChange } from '../session/session-ending.policy';
 import { EndedBy, SessionService } from '../session/session.service';
 import { Device } from './device.entity';
 import { DevicePresence } from './device-presence';
-import { DeviceRepository } from './device.repository';
+import { DeviceRepository, SignOutMark } from './device.repository';
 
 export interface DeviceView {
   identifier: string;
@@ -33,6 +33,7 @@ export class DeviceManager {
     private readonly devices: DeviceRepository,
     private readonly presence: DevicePresence,
     private readonly sessions: SessionService,
+    private readonly endings: SessionEndingOutbox,
   ) {}
 
   /** The account's devices; `currentIdentifier`: the device asking (null: staff asking). */
@@ -60,15 +61,30 @@ export class DeviceManager {
    * Ends the device's session without unbinding it (`signed_out` by the account, `kicked` by
    * staff). 404 for a device that is not the account's; a device that is not signed in is fine.
    */
-  async signOut(userId: number, identifier: string, reason: Extract<KickReason, 'signed_out' | 'kicked'>, by: EndedBy): Promise<void> {
-    const device = await this.devices.findByIdentifier(identifier);
-    if (!device || device.userId !== userId) throw new AppError(ErrorCode.DEVICE_NOT_FOUND);
-    await this.sessions.revokeDevices(userId, [identifier], reason, by);
+  async signOut(userId: number, identifier: string, reason: SignOutMark, by: EndedBy): Promise<void> {
+    const cached = await this.devices.findByIdentifier(identifier);
+    if (!cached || cached.userId !== userId) throw new AppError(ErrorCode.DEVICE_NOT_FOUND);
+    // The secret stops first: a device login racing the sign-out either finishes before (and its
+    // session is ended below) or finds the secret stopped; one that issues its session after the
+    // revocation is ended by its own check (SessionIntegrity), which sees the mark.
+    const pending = await this.dataSource.transaction(async (manager) => {
+      const device = await manager.getRepository(Device).findOne({ where: { identifier }, lock: { mode: 'pessimistic_write' } });
+      if (!device || device.userId !== userId) throw new AppError(ErrorCode.DEVICE_NOT_FOUND);
+      await this.devices.markSignedOut(manager, [device], reason);
+      return this.endings.record(manager, [{ kind: 'device', userId, identifier, reason }], by);
+    });
+    await this.endings.apply(pending);
   }
 
-  /** Ends the session of every other device of the account (`signed_out`); returns how many ended. */
-  async signOutOthers(userId: number, keepSessionId: string, by: EndedBy): Promise<number> {
-    return (await this.sessions.revokeOthers(userId, keepSessionId, 'signed_out', by)).length;
+  /** Signs every other device of the account out (`signed_out`); returns how many sessions ended. */
+  async signOutOthers(userId: number, keep: { sessionId: string; identifier: string }, by: EndedBy): Promise<number> {
+    const pending = await this.dataSource.transaction(async (manager) => {
+      const others = await manager.getRepository(Device).find({ where: { userId, identifier: Not(keep.identifier) }, lock: { mode: 'pessimistic_write' } });
+      await this.devices.markSignedOut(manager, others, 'signed_out');
+      const endings = others.map((device) => ({ kind: 'device' as const, userId, identifier: device.identifier, reason: 'signed_out' as const }));
+      return this.endings.record(manager, endings, by);
+    });
+    return (await this.endings.apply(pending)).length;
   }
 
   /** Removes the device from the account (its row goes); its sessions end as `unbound`. */
@@ -81,22 +97,22 @@ export class DeviceManager {
       if (!device || device.userId !== userId) throw new AppError(ErrorCode.DEVICE_NOT_FOUND);
       const image = { identifier: device.identifier, userId: device.userId };
       await this.devices.remove(device, manager);
-      return image;
+      return this.endings.record(manager, endingsOfDeviceChange(image, null), by);
     });
-    await this.sessions.end(endingsOfDeviceChange(removed, null), by);
+    await this.endings.apply(removed);
   }
 
   /**
-   * Inside the caller's transaction: moves every device of `fromUserId`; returns the endings the
-   * move makes, for the caller to apply once it committed (`migrated`).
+   * Inside the caller's transaction: moves every device of `fromUserId` and records the endings
+   * the move makes (`migrated`), for the caller to apply once it committed (endMovedSessions).
    */
-  async moveAll(manager: EntityManager, fromUserId: number, toUserId: number): Promise<SessionEnding[]> {
-    const moved = await this.devices.moveDevicesToUser(manager, fromUserId, toUserId);
-    return moved.flatMap((device) => endingsOfDeviceChange({ identifier: device.identifier, userId: fromUserId }, device));
+  async moveAll(manager: EntityManager, fromUserId: number, to: { id: number; pw: string }, by: EndedBy): Promise<PendingEndings | null> {
+    const moved = await this.devices.moveDevicesToUser(manager, fromUserId, to.id, to.pw);
+    return this.endings.record(manager, moved.flatMap((device) => endingsOfDeviceChange({ identifier: device.identifier, userId: fromUserId }, device)), by);
   }
 
   /** After the move committed: every session of every moved device ends as `migrated`. */
-  async endMovedSessions(endings: SessionEnding[], by: EndedBy): Promise<void> {
-    await this.sessions.end(endings, by);
+  async endMovedSessions(pending: PendingEndings | null): Promise<void> {
+    await this.endings.apply(pending);
   }
 }

@@ -23,6 +23,14 @@ export class Device {
   @Column({ name: 'secret_hash', type: 'char', length: 64, nullable: true })
   secretHash: string | null;
 
+  /**
+   * What the secret stands on: the passwordFingerprint of the owner's password when it was
+   * issued (a new password stops it), or the mark of a sign-out (`signed_out`, `kicked`: only a
+   * phone login brings the device back). Null for a secret from before this was kept.
+   */
+  @Column({ name: 'secret_for', type: 'varchar', length: 16, nullable: true, default: null })
+  secretFor: string | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
 

@@ -71,11 +71,10 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     });
     this.sweepTimer = setInterval(() => this.sweepSoon(), this.sweepMs);
     this.sweepTimer.unref();
-    if (this.config.SESSION_IDLE_SECONDS > 0) {
-      // An open socket is use of its session: a connected device does not reach the idle timeout.
-      this.touchTimer = setInterval(() => void this.touchOpenSessions().catch(() => undefined), this.store.touchIntervalSeconds * 1000);
-      this.touchTimer.unref();
-    }
+    // An open socket is use of its session: a connected device does not reach the idle timeout,
+    // shows as active in the device list, and is not the "least recently active" of its account.
+    this.touchTimer = setInterval(() => void this.touchOpenSessions().catch(() => undefined), this.store.touchIntervalSeconds * 1000);
+    this.touchTimer.unref();
     // Kicks published while Redis was away were lost with its Pub/Sub: once it is back (and the
     // adapter has subscribed again), look at once rather than at the next sweep.
     this.redis.on('ready', () => RECONNECT_SWEEPS_MS.forEach((ms) => setTimeout(() => this.sweepSoon(), ms).unref()));
@@ -155,9 +154,10 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     const sockets = [...this.namespace.sockets.values()];
     if (sockets.length === 0) return 0;
     await this.presence.refresh(sockets.map((s) => ({ ...s.data, socketId: s.id })), this.presenceTtlMs).catch(() => undefined);
-    const sessions = [...new Map(sockets.map(({ data }) => [data.sessionId, { ...data, issuedAt: 0 }])).values()];
-    const ended = await this.store.missing(sessions.map((s) => s.sessionId));
-    const zombies = await this.integrity.endInvalid(sessions.filter((s) => !ended.has(s.sessionId)), 'socket sweep');
+    // The sessions as Redis holds them (with the password they stand on), not as the sockets remember them.
+    const live = await this.store.sessionsById([...new Set(sockets.map(({ data }) => data.sessionId))]);
+    const ended = new Set(sockets.map(({ data }) => data.sessionId).filter((sid) => !live.has(sid)));
+    const zombies = await this.integrity.endInvalid([...live.values()], 'socket sweep');
     zombies.forEach((z) => this.logger.warn(`sweep ended session ${z.sessionId.slice(0, 12)} of device ${z.identifier} (user ${z.userId}): ${z.reason}`));
     const stale = sockets.filter((s) => ended.has(s.data.sessionId));
     await Promise.all(stale.map((socket) => this.kickLocal(socket)));

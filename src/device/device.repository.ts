@@ -49,13 +49,13 @@ export class DeviceRepository {
    * decide whether the session may live (session-ending.policy.ts). Two queries for any number.
    */
   async sessionFacts(sessions: Array<{ userId: number; identifier: string }>): Promise<SessionFacts[]> {
-    const devices = new Map<string, { owner: number; ownerFacts: UserFacts | null }>();
+    const devices = new Map<string, { owner: number; mark: SignOutMark | null; ownerFacts: UserFacts | null }>();
     for (const chunk of chunks([...new Set(sessions.map((s) => s.identifier))])) {
-      const rows: Array<{ identifier: string; user_id: number; status: number | null; password_hash: string | null }> = await this.repo.query(
-        'SELECT d.identifier, d.user_id, u.status, u.password_hash FROM devices d LEFT JOIN app_users u ON u.id = d.user_id WHERE d.identifier IN (?)',
+      const rows: Array<{ identifier: string; user_id: number; secret_for: string | null; status: number | null; password_hash: string | null }> = await this.repo.query(
+        'SELECT d.identifier, d.user_id, d.secret_for, u.status, u.password_hash FROM devices d LEFT JOIN app_users u ON u.id = d.user_id WHERE d.identifier IN (?)',
         [chunk],
       );
-      for (const row of rows) devices.set(row.identifier, { owner: Number(row.user_id), ownerFacts: userFacts(row) });
+      for (const row of rows) devices.set(row.identifier, { owner: Number(row.user_id), mark: isSignOutMark(row.secret_for) ? row.secret_for : null, ownerFacts: userFacts(row) });
     }
     // A session whose device is gone, or belongs to someone else, still needs its own user's facts.
     const users = new Map<number, UserFacts>();
@@ -67,7 +67,7 @@ export class DeviceRepository {
     return sessions.map(({ userId, identifier }) => {
       const device = devices.get(identifier);
       const user = device?.owner === userId ? device.ownerFacts : (users.get(userId) ?? null);
-      return { deviceOwner: device?.owner ?? null, userStatus: user?.status ?? null, passwordFingerprint: user?.fingerprint ?? null };
+      return { deviceOwner: device?.owner ?? null, deviceSignedOut: device?.mark ?? null, userStatus: user?.status ?? null, passwordFingerprint: user?.fingerprint ?? null };
     });
   }
 
@@ -82,45 +82,76 @@ export class DeviceRepository {
   }
 
   /**
-   * A phone login files the device under `userId`, creating it if new. A device the user already
+   * A phone login files the device under `owner`, creating it if new. A device the user already
    * owns needs no secret (the password proved the owner); one of another account joins only with
-   * its secret (CONTRACT section 3, "Device credentials"). `movedFrom` is its previous owner.
+   * its secret (CONTRACT section 3, "Device credentials"). `movedFrom` is its previous owner. The
+   * new secret stands on `owner.pw`, the fingerprint of the password the login checked.
    */
-  async attachToUser(manager: EntityManager, fields: DeviceFields, userId: number): Promise<Attached> {
+  async attachToUser(manager: EntityManager, fields: DeviceFields, owner: { id: number; pw: string }): Promise<Attached> {
     const existing = await this.lockIfExists(manager, fields.identifier);
-    if (!existing) return this.insert(manager, fields, userId);
-    if (existing.userId !== userId) assertSecret(existing, fields.deviceSecret);
-    const movedFrom = existing.userId === userId ? null : existing.userId;
-    return this.rotate(manager, Object.assign(existing, pick(fields), { userId }), movedFrom);
+    if (!existing) return this.insert(manager, fields, owner.id, owner.pw);
+    if (existing.userId !== owner.id) assertSecret(existing, fields.deviceSecret, await this.ownerFingerprint(manager, existing.userId));
+    const movedFrom = existing.userId === owner.id ? null : existing.userId;
+    return this.rotate(manager, Object.assign(existing, pick(fields), { userId: owner.id }), movedFrom, owner.pw);
   }
 
   /**
-   * A device login: an unknown device is filed under a user made by `newOwner`; a known one needs
-   * its secret and logs in as its owner, or, when that user no longer exists (deleted by hand), is
-   * filed under a new one. A wrong secret throws before anything is written.
+   * A device login: an unknown device is filed under a new guest user made by `newOwner`; a known
+   * one needs its secret, standing on its owner's current password and not signed out, and logs
+   * in as its owner; or, when that user no longer exists (deleted by hand), it is filed under a new
+   * guest. A wrong secret throws before anything is written.
    */
   async attachToUserOf(manager: EntityManager, fields: DeviceFields, newOwner: () => Promise<{ id: number }>): Promise<Attached> {
     const existing = await this.lockIfExists(manager, fields.identifier);
-    if (!existing) return this.insert(manager, fields, (await newOwner()).id);
-    assertSecret(existing, fields.deviceSecret);
-    const ownerExists = await manager
-      .query('SELECT 1 FROM app_users WHERE id = ? FOR UPDATE', [existing.userId])
-      .then((rows: unknown[]) => rows.length > 0);
-    if (ownerExists) return this.rotate(manager, Object.assign(existing, pick(fields)), null);
+    if (!existing) return this.insert(manager, fields, (await newOwner()).id, passwordFingerprint(null));
+    const ownerPw = await this.ownerFingerprint(manager, existing.userId, true);
+    assertSecret(existing, fields.deviceSecret, ownerPw);
+    if (ownerPw !== null) return this.rotate(manager, Object.assign(existing, pick(fields)), null, ownerPw);
     const previous = existing.userId;
-    return this.rotate(manager, Object.assign(existing, pick(fields), { userId: (await newOwner()).id }), previous);
+    return this.rotate(manager, Object.assign(existing, pick(fields), { userId: (await newOwner()).id }), previous, passwordFingerprint(null));
   }
 
-  private async insert(manager: EntityManager, fields: DeviceFields, userId: number): Promise<Attached> {
+  /**
+   * Checks a device login's secret against MySQL as it is now, without locking or writing: lets a
+   * login be refused before it waits for its account's turn (DeviceLimit). An unknown device passes.
+   */
+  async verifySecret(fields: DeviceFields): Promise<void> {
+    const device = await this.repo.findOneBy({ identifier: fields.identifier });
+    if (device) assertSecret(device, fields.deviceSecret, await this.ownerFingerprint(this.repo.manager, device.userId));
+  }
+
+  /** The device's secret stands on `pw` from now on (the password its owner just set through it). */
+  async restandSecret(manager: EntityManager, identifier: string, pw: string): Promise<void> {
+    const device = await manager.getRepository(Device).findOne({ where: { identifier }, lock: { mode: 'pessimistic_write' } });
+    if (!device || isSignOutMark(device.secretFor)) return;
+    device.secretFor = pw;
+    await manager.getRepository(Device).save(device);
+  }
+
+  /** Signs the devices out for good: their secrets stop; only a phone login of the account brings one back. */
+  async markSignedOut(manager: EntityManager, devices: Device[], mark: SignOutMark): Promise<void> {
+    const changed = devices.filter((device) => device.secretFor !== mark);
+    for (const device of changed) device.secretFor = mark;
+    if (changed.length > 0) await manager.getRepository(Device).save(changed);
+  }
+
+  /** The fingerprint of the user's password as MySQL has it now; null when the user is gone. */
+  private async ownerFingerprint(manager: EntityManager, userId: number, lock = false): Promise<string | null> {
+    const rows: Array<{ password_hash: string | null }> = await manager.query(`SELECT password_hash FROM app_users WHERE id = ?${lock ? ' FOR UPDATE' : ''}`, [userId]);
+    return rows.length > 0 ? passwordFingerprint(rows[0].password_hash) : null;
+  }
+
+  private async insert(manager: EntityManager, fields: DeviceFields, userId: number, pw: string): Promise<Attached> {
     const repo = manager.getRepository(Device);
     const secret = newSecret();
-    const device = repo.create({ name: '', platform: '', ...pick(fields), identifier: fields.identifier, userId, secretHash: sha256Hex(secret) });
+    const device = repo.create({ name: '', platform: '', ...pick(fields), identifier: fields.identifier, userId, secretHash: sha256Hex(secret), secretFor: pw });
     return { device: await repo.save(device), movedFrom: null, inserted: true, secret };
   }
 
-  private async rotate(manager: EntityManager, device: Device, movedFrom: number | null): Promise<Attached> {
+  private async rotate(manager: EntityManager, device: Device, movedFrom: number | null, pw: string): Promise<Attached> {
     const secret = newSecret();
     device.secretHash = sha256Hex(secret);
+    device.secretFor = pw;
     return { device: await manager.getRepository(Device).save(device), movedFrom, inserted: false, secret };
   }
 
@@ -136,11 +167,17 @@ export class DeviceRepository {
     return repo.findOne({ where: { identifier }, lock: { mode: 'pessimistic_write' } });
   }
 
-  /** Moves every device of one user to another inside the caller's transaction. */
-  async moveDevicesToUser(manager: EntityManager, fromUserId: number, toUserId: number): Promise<Device[]> {
+  /**
+   * Moves every device of one user to another inside the caller's transaction; their secrets
+   * stand on the new owner's password `toPw` from now on (a signed-out device stays signed out).
+   */
+  async moveDevicesToUser(manager: EntityManager, fromUserId: number, toUserId: number, toPw: string): Promise<Device[]> {
     const repo = manager.getRepository(Device);
     const devices = await repo.find({ where: { userId: fromUserId }, lock: { mode: 'pessimistic_write' } });
-    for (const device of devices) device.userId = toUserId;
+    for (const device of devices) {
+      device.userId = toUserId;
+      if (!isSignOutMark(device.secretFor)) device.secretFor = toPw;
+    }
     return devices.length > 0 ? repo.save(devices) : [];
   }
 
@@ -162,12 +199,29 @@ function pick(fields: DeviceFields): Partial<Device> {
   return out;
 }
 
+/** A sign-out that stopped the device's secret, with the reason its session ended. */
+export const SIGN_OUT_MARKS = ['signed_out', 'kicked'] as const;
+export type SignOutMark = (typeof SIGN_OUT_MARKS)[number];
+
+export function isSignOutMark(value: string | null): value is SignOutMark {
+  return (SIGN_OUT_MARKS as readonly string[]).includes(value ?? '');
+}
+
 /**
- * A known device proves itself with its current secret. One that predates secrets has none and is
- * trusted on first use: that login gives it one (docs/api.md, "Device credentials").
+ * A known device proves itself with its current secret, which stands while the owner's password
+ * is the one it was issued on (`ownerPw`; null when the owner is gone) and the device was not
+ * signed out. One that predates secrets has none and is trusted on first use: that login gives it
+ * one (docs/api.md, "Device credentials").
  */
-function assertSecret(device: Device, secret: string | undefined): void {
-  if (device.secretHash !== null && !matchesHash(device.secretHash, secret)) throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID);
+function assertSecret(device: Device, secret: string | undefined, ownerPw: string | null): void {
+  if (device.secretHash === null) return;
+  if (!matchesHash(device.secretHash, secret)) throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID);
+  if (isSignOutMark(device.secretFor)) {
+    throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID, 'device credentials invalid: this device was signed out; log in with the account\'s phone and password');
+  }
+  if (device.secretFor !== null && ownerPw !== null && device.secretFor !== ownerPw) {
+    throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID, "device credentials invalid: the account's password changed; log in with the phone and the new password");
+  }
 }
 
 function chunks<T>(items: T[], size = 1000): T[][] {

@@ -28,7 +28,7 @@ export class DevicesController {
   @ApiOperation({ summary: 'end the session of every other device of the account (20107; sockets kicked signed_out); the devices stay bound' })
   @ApiEnvelope(SignedOutResponse)
   async signOutOthers(@CurrentSession() session: AuthenticatedSession) {
-    return { signedOut: await this.devices.signOutOthers(session.userId, session.sessionId, byCaller(session)) };
+    return { signedOut: await this.devices.signOutOthers(session.userId, session, byCaller(session)) };
   }
 
   @Post(':identifier/sign-out')

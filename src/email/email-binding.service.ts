@@ -65,7 +65,7 @@ export class EmailBindingService {
     try {
       await this.mail.send({ to: email, subject: 'Your hi verification code', text: `Your code is ${code}. It expires in 10 minutes.` });
     } catch (err) {
-      await this.codes.withdraw('email', email, String(userId));
+      await this.codes.withdraw('email', email, String(userId), { cooldown: true });
       this.logger.warn(`mail to ${email.replace(/^(.).*@/, '$1***@')} failed: ${(err as Error).message}`);
       throw new AppError(ErrorCode.UNAVAILABLE, 'the code could not be sent; try again later');
     }
@@ -102,13 +102,13 @@ export class EmailBindingService {
         return { target, moved: null };
       }
       if (target.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
-      const moved = await this.devices.moveAll(manager, caller.id, target.id);
+      const moved = await this.devices.moveAll(manager, caller.id, { id: target.id, pw: passwordFingerprint(target.passwordHash) }, by);
       // Both accounts' rows are invalidated too: whatever was cached about them predates the move.
       await this.invalidation.collect(manager.queryRunner, 'app_users', [caller, target]);
       return { target, moved };
     });
     if (!outcome.moved) return { email, userId: outcome.target.id, migrated: false };
-    await this.devices.endMovedSessions(outcome.moved, by);
+    await this.devices.endMovedSessions(outcome.moved);
     await seat.makeRoom();
     const { token, ended } = await this.integrity.issue(outcome.target.id, identifier, passwordFingerprint(outcome.target.passwordHash));
     if (ended) throw new AppError(REVOKED_ERROR[ended]);

@@ -4,9 +4,16 @@ import type { RedisClient } from '../redis/redis-client';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
+import { takeAttempt } from '../redis/redis-scripts';
 
 export const CODE_TTL_SECONDS = 600;
 const MAX_WRONG_CODES = 5;
+/**
+ * Wrong codes per email address per day, whoever asked and from wherever: what bounds guessing
+ * (20 guesses at a million codes is a 0.002% chance a day), since a guesser can ask for a new code
+ * every cooldown. Reaching it blocks that email's codes for the rest of the day (429).
+ */
+export const MAX_WRONG_CODES_PER_EMAIL_PER_DAY = 20;
 
 /** What a code proves: an email to bind (`verify:email:{email}`) or an account's password reset. */
 export type CodePurpose = 'email' | 'reset';
@@ -15,6 +22,8 @@ const Keys = {
   /** A hash: the code of each owner that asked, and each owner's count of wrong tries. */
   codes: (purpose: CodePurpose, email: string) => `verify:${purpose}:${email}`,
   cooldown: (purpose: CodePurpose, email: string) => `verify:${purpose}:cooldown:${email}`,
+  /** Wrong codes for the email today, counted before each code is checked (takeAttempt). */
+  wrong: (purpose: CodePurpose, email: string) => `verify:${purpose}:wrong:${email}`,
 };
 
 // KEYS: the codes hash. ARGV: owner, code, max wrong, '1' to use the code up when right. 1: right
@@ -36,9 +45,11 @@ interface Scripts {
 
 /**
  * Six-digit codes mailed to an address, each for the one owner that asked for it (a user binding
- * the email, or the account a reset is for): another owner's code for the same address is
- * neither usable nor overwritten by it. A code lives 10 minutes, is used once (even by concurrent
- * requests), and five wrong tries burn it. One code per address per EMAIL_CODE_COOLDOWN_SECONDS.
+ * the email; for a reset, the account together with the client address that asked): another
+ * owner's code for the same address is neither usable nor overwritten nor burnt by it. A code
+ * lives 10 minutes, is used once (even by concurrent requests), and five wrong tries burn it; an
+ * email gets at most MAX_WRONG_CODES_PER_EMAIL_PER_DAY wrong tries a day over all its codes. One
+ * code per address per EMAIL_CODE_COOLDOWN_SECONDS.
  */
 @Injectable()
 export class VerificationCodes {
@@ -73,15 +84,18 @@ export class VerificationCodes {
     }
   }
 
-  /** A code nobody received neither counts nor blocks the next request. */
-  async withdraw(purpose: CodePurpose, email: string, owner: string): Promise<void> {
+  /**
+   * A code nobody received does not count; `cooldown` also lets the next request through at once
+   * (not for resets: whether the cooldown held would tell which emails have an account).
+   */
+  async withdraw(purpose: CodePurpose, email: string, owner: string, options: { cooldown: boolean }): Promise<void> {
     await this.redis.hdel(Keys.codes(purpose, email), owner);
-    await this.redis.del(Keys.cooldown(purpose, email));
+    if (options.cooldown) await this.redis.del(Keys.cooldown(purpose, email));
   }
 
   /** Whether `code` is `owner`'s current code for `email`; a right one is used up. */
   async consume(purpose: CodePurpose, email: string, owner: string, code: string): Promise<boolean> {
-    return (await this.scripts.hiConsumeCode(Keys.codes(purpose, email), owner, code, MAX_WRONG_CODES, '1')) === 1;
+    return this.counted(purpose, email, () => this.scripts.hiConsumeCode(Keys.codes(purpose, email), owner, code, MAX_WRONG_CODES, '1'));
   }
 
   /**
@@ -89,6 +103,18 @@ export class VerificationCodes {
    * try): for a request that may still be refused for another reason before it changes anything.
    */
   async check(purpose: CodePurpose, email: string, owner: string, code: string): Promise<boolean> {
-    return (await this.scripts.hiConsumeCode(Keys.codes(purpose, email), owner, code, MAX_WRONG_CODES, '0')) === 1;
+    return this.counted(purpose, email, () => this.scripts.hiConsumeCode(Keys.codes(purpose, email), owner, code, MAX_WRONG_CODES, '0'));
+  }
+
+  /**
+   * Takes one of the email's daily wrong tries before the code is compared, in one atomic step, so
+   * that concurrent guesses cannot pass the cap; a right code gives it back.
+   */
+  private async counted(purpose: CodePurpose, email: string, compare: () => Promise<number>): Promise<boolean> {
+    const wait = await takeAttempt(this.redis, Keys.wrong(purpose, email), MAX_WRONG_CODES_PER_EMAIL_PER_DAY, 86400);
+    if (wait > 0) throw AppError.tooManyRequests('too many wrong codes for this email today; try again later', wait);
+    const right = (await compare()) === 1;
+    if (right) await this.redis.decr(Keys.wrong(purpose, email));
+    return right;
   }
 }

@@ -37,17 +37,17 @@ export class PasswordResetController {
   @HttpCode(200)
   @ApiOperation({ summary: 'mail a 6-digit reset code if an account has this email (kept 10 minutes); the same answer either way' })
   @ApiEnvelope(ResetCodeResponse)
-  sendCode(@Body() body: PasswordResetCodeDto) {
-    return this.passwords.sendResetCode(body.email);
+  sendCode(@Body() body: PasswordResetCodeDto, @ClientAddress() address: string) {
+    return this.passwords.sendResetCode(body.email, address);
   }
 
   @Post('reset')
   @HttpCode(200)
-  @ApiOperation({ summary: "set the password of the email's account with the mailed code; every session of the account ends (20106)" })
+  @ApiOperation({ summary: "set the password of the email's account with the mailed code, from the address that asked for it; every session of the account ends (20106)" })
   @ApiEnvelope(null)
   @ApiErrors(ErrorCode.EMAIL_CODE_INVALID)
-  async reset(@Body() body: PasswordResetDto) {
-    await this.passwords.reset(body.email, body.code, body.newPassword);
+  async reset(@Body() body: PasswordResetDto, @ClientAddress() address: string) {
+    await this.passwords.reset(body.email, body.code, body.newPassword, address);
     return null;
   }
 }

@@ -11,12 +11,17 @@ export interface LockOptions {
   waitMs: number;
 }
 
+// KEYS: the lock. ARGV: the holder's token, ttl ms. Extends the lock if it is still this holder's.
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 /**
- * Runs `work` while holding a lock on `key` across every process: one key (SET NX PX, released
- * with a compare-and-delete), so it holds on a Redis Cluster too. A holder that dies frees it
- * after `ttlMs`; `work` must finish well within that (it is a few round trips, never a wait on a
- * client). Not a Redlock: on a failover that loses the key two holders may overlap once, which
- * the callers tolerate (docs/api.md, "Device limit").
+ * Runs `work` while holding a lock on `key` across every process: one key (SET NX PX, renewed
+ * every third of `ttlMs` while `work` runs, released with a compare-and-delete), so it holds on a
+ * Redis Cluster too. A holder that dies frees it after `ttlMs`; one that stalls (a slow MySQL
+ * lock wait) keeps it. Not a Redlock: on a failover that loses the key two holders may overlap
+ * once (docs/api.md, "Device limit").
  */
 export async function withRedisLock<T>(redis: RedisClient, key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   const token = randomBytes(12).toString('base64url');
@@ -26,9 +31,11 @@ export async function withRedisLock<T>(redis: RedisClient, key: string, options:
     if (Date.now() >= giveUp) throw new AppError(ErrorCode.UNAVAILABLE, 'another sign-in of this account is in progress; try again');
     await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
   }
+  const renewal = setInterval(() => void redis.eval(RENEW, 1, key, token, options.ttlMs).catch(() => undefined), Math.max(options.ttlMs / 3, 100));
   try {
     return await work();
   } finally {
+    clearInterval(renewal);
     await compareAndDelete(redis, key, token).catch(() => undefined);
   }
 }

@@ -8,8 +8,8 @@ import type { KickReason } from './kick-reason';
  * sweep. It speaks of rows by their entities' properties and enums, never of columns.
  *
  * The invariant: a client session of (userId, identifier) may live only while the user exists and
- * is active, the device exists and belongs to that user, and the user's password is the one the
- * session was issued on.
+ * is active, the device exists, belongs to that user and was not signed out since, and the user's
+ * password is the one the session was issued on.
  */
 
 /**
@@ -26,6 +26,8 @@ export interface SessionFacts {
   userStatus: UserStatus | null;
   /** The user the session's device belongs to; null when the device is gone. */
   deviceOwner: number | null;
+  /** How the device was signed out for good (its secret stopped), if it was; a phone login clears it. */
+  deviceSignedOut?: 'signed_out' | 'kicked' | null;
   /** passwordFingerprint of the session's user's password hash; null when the user is gone. */
   passwordFingerprint: string | null;
 }
@@ -47,6 +49,7 @@ export function endingReason(session: SessionClaims, facts: SessionFacts, passwo
   if (facts.userStatus !== UserStatus.Active) return 'disabled';
   if (facts.deviceOwner === null) return 'unbound';
   if (facts.deviceOwner !== session.userId) return 'migrated';
+  if (facts.deviceSignedOut) return facts.deviceSignedOut;
   if (facts.passwordFingerprint !== null && !standsOn(session, facts.passwordFingerprint, passwordChanged)) return 'password_changed';
   return null;
 }
@@ -60,7 +63,7 @@ export type SessionEnding =
   | { kind: 'user'; userId: number; reason: 'disabled' | 'deleted' }
   /** The user's password changed: its sessions that do not stand on `fingerprint` end. */
   | { kind: 'password'; userId: number; fingerprint: string }
-  | { kind: 'device'; userId: number; identifier: string; reason: 'unbound' | 'migrated' };
+  | { kind: 'device'; userId: number; identifier: string; reason: 'unbound' | 'migrated' | 'signed_out' | 'kicked' };
 
 export interface UserImage {
   id: number;

@@ -88,7 +88,11 @@ export class SessionService {
     if (now - (session.activeAt ?? session.issuedAt) < interval || now - (this.touched.get(sessionId) ?? 0) < interval) return session;
     if (this.touched.size >= TOUCHES_REMEMBERED) this.touched.clear();
     this.touched.set(sessionId, now);
-    void this.store.rewrite(sessionId, stored, { activeAt: now }).catch(() => this.touched.delete(sessionId));
+    // A rewrite that lost to another (a restamp, another process's touch) leaves the next use free to try.
+    void this.store.rewrite(sessionId, stored, { activeAt: now }).then(
+      (done) => void (done || this.touched.delete(sessionId)),
+      () => this.touched.delete(sessionId),
+    );
     return session;
   }
 
@@ -140,7 +144,7 @@ export class SessionService {
       const stale = live.filter((s) => s.userId === ending.userId && !standsOn(s, ending.fingerprint));
       revoked.push(...(await this.revoke(stale.map((s) => s.sessionId), 'password_changed', by)));
     }
-    const devices = new Map<string, { reason: 'unbound' | 'migrated'; userId: number; identifiers: string[] }>();
+    const devices = new Map<string, { reason: 'unbound' | 'migrated' | 'signed_out' | 'kicked'; userId: number; identifiers: string[] }>();
     for (const ending of endings) {
       if (ending.kind !== 'device') continue;
       const group = `${ending.reason}:${ending.userId}`;

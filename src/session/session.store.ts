@@ -64,10 +64,16 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
 // KEYS: session, revoked. ARGV: reason, reasonTtl. Ends the session at once; returns what it was.
+// A session that does not exist (lapsed, or not written yet by a racing login) gets the tombstone
+// 'gone': it blocks a late write, and its token answers 100003, not a reason it never had.
 const REVOKE = `
 local raw = redis.call('GET', KEYS[1])
 redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+if raw then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('SET', KEYS[2], 'gone', 'NX', 'EX', ARGV[2])
+end
 return raw`;
 
 // KEYS: device pointer. ARGV: expected current ('' for none), sid, ttl. 1 when it was swapped.
@@ -223,10 +229,18 @@ export class SessionStore {
     return this.withSessions(sids.filter((sid): sid is string => sid !== null));
   }
 
-  /** Every live session of these users. */
+  /** Every live session of these users; ids of sessions that lapsed are dropped from their sets on the way. */
   async sessionsOfUsers(userIds: number[]): Promise<RevokedSession[]> {
     const sets = await Promise.all(userIds.map((id) => this.redis.zrange(this.keys.userSessions(id), 0, -1)));
-    return this.withSessions(sets.flat());
+    const live = await this.withSessions(sets.flat());
+    const alive = new Set(live.map((s) => s.sessionId));
+    await Promise.all(
+      userIds.flatMap((id, i) => {
+        const dead = sets[i].filter((sid) => !alive.has(sid));
+        return dead.length > 0 ? [this.redis.zrem(this.keys.userSessions(id), ...dead).catch(() => 0)] : [];
+      }),
+    );
+    return live;
   }
 
   /** Which of these users have any session. */
@@ -235,10 +249,9 @@ export class SessionStore {
     return userIds.filter((_, i) => found[i] === 1);
   }
 
-  /** Which of these sessions no longer exist. */
-  async missing(sessionIds: string[]): Promise<Set<string>> {
-    const found = await Promise.all(sessionIds.map((sid) => this.redis.exists(this.keys.session(sid))));
-    return new Set(sessionIds.filter((_, i) => found[i] === 0));
+  /** The sessions of these ids that still exist, by id. */
+  async sessionsById(sessionIds: string[]): Promise<Map<string, RevokedSession>> {
+    return new Map((await this.withSessions(sessionIds)).map((s) => [s.sessionId, s]));
   }
 
   /** The sessions of these ids that still exist. */

@@ -112,6 +112,19 @@ describe('per-account device limit and idle timeout', () => {
       expect((await signedIn(api, tokens[3])).length).toBe(2);
     });
 
+    it("naming a device without its secret is refused at once and never holds up the account's logins", async () => {
+      const a = await registerUser(api);
+      await world.redis.set(`device_limit_lock:${a.userId}`, 'someone else', 'PX', 10_000); // a login of the account in progress
+      try {
+        const started = Date.now();
+        const res = await api.post('/auth/device', { identifier: a.identifier, deviceSecret: 'x'.repeat(43) });
+        expect([res.status, res.body.code]).toEqual([401, 20013]);
+        expect(Date.now() - started).toBeLessThan(2000); // not after the 5 s wait for the lock
+      } finally {
+        await world.redis.del(`device_limit_lock:${a.userId}`);
+      }
+    });
+
     it('a burst of logins into one account all get in, and leave exactly the limit signed in', async () => {
       const a = await registerUser(api);
       const logins = await Promise.all(Array.from({ length: 6 }, () => phoneLogin(api, a.phone!, uniqueIdentifier())));
@@ -174,15 +187,19 @@ describe('per-account device limit and idle timeout', () => {
       expect((await api.get('/me/devices', a.token)).body.data.length).toBe(2);
     });
 
-    it('a device login of a full account is refused too; signing a device out makes room', async () => {
+    it('a device joining a full account is refused too; signing a device out makes room for its phone login', async () => {
       const a = await registerUser(api);
       const b = await phoneLogin(api, a.phone!, uniqueIdentifier());
+      const c = await deviceLogin(api);
+      const joinWithSecret = await phoneLogin(api, a.phone!, c.identifier, { deviceSecret: c.deviceSecret });
+      expect(joinWithSecret.body.code).toBe(20014);
       const bIdentifier = (await api.get('/me/devices', a.token)).body.data.find((d: any) => !d.current).identifier;
       expect((await api.post(`/me/devices/${bIdentifier}/sign-out`, {}, a.token)).status).toBe(200);
-      const back = await deviceLogin(api, bIdentifier, b.body.data.deviceSecret);
-      expect(back.userId).toBe(a.userId);
-      const third = await phoneLogin(api, a.phone!, uniqueIdentifier());
-      expect(third.body.code).toBe(20014);
+      // Signed out for good: its secret no longer logs it in; the account's password does.
+      expect((await api.post('/auth/device', { identifier: bIdentifier, deviceSecret: b.body.data.deviceSecret })).body.code).toBe(20013);
+      const back = await phoneLogin(api, a.phone!, bIdentifier);
+      expect([back.status, back.body.data.userId]).toEqual([200, a.userId]);
+      expect((await phoneLogin(api, a.phone!, uniqueIdentifier())).body.code).toBe(20014);
     });
 
     it('an email binding into a full account is refused before it uses the code, and moves nothing', async () => {

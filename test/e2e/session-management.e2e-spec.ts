@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SessionService } from '../../src/session/session.service';
 import { SessionStore } from '../../src/session/session.store';
 import { sessionIdOf } from '../../src/session/token';
 import { PASSWORD, uniqueEmail, uniqueIdentifier, uniquePhone } from '../support/builders';
@@ -139,6 +140,72 @@ describe('session management', () => {
     });
   });
 
+  describe('a device that was signed out stays out until the account lets it back in', () => {
+    it('signed out, kicked by staff, or left behind by a new password: its secret no longer logs it in; a phone login does', async () => {
+      const [a, b, c, d] = await account(4);
+      expect((await api.post(`/me/devices/${b.identifier}/sign-out`, {}, a.token)).status).toBe(200);
+      expect((await api.post(`/admin/app-users/${a.userId}/devices/${c.identifier}/sign-out`, {}, admin)).status).toBe(200);
+      for (const device of [b, c]) {
+        const again = await api.post('/auth/device', { identifier: device.identifier, deviceSecret: device.deviceSecret });
+        expect([again.status, again.body.code, again.body.msg]).toEqual([401, 20013, expect.stringContaining('signed out')]);
+      }
+      expect((await api.put('/me/password', { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, a.token)).status).toBe(200);
+      const left = await api.post('/auth/device', { identifier: d.identifier, deviceSecret: d.deviceSecret });
+      expect([left.status, left.body.code, left.body.msg]).toEqual([401, 20013, expect.stringContaining('password changed')]);
+      // The device that changed the password keeps its secret; the others come back with the new password.
+      expect((await api.post('/auth/device', { identifier: a.identifier, deviceSecret: a.deviceSecret })).status).toBe(200);
+      const back = await phoneLogin(api, a.phone!, b.identifier, { password: NEW_PASSWORD });
+      expect([back.status, back.body.data.userId]).toEqual([200, a.userId]);
+      expect((await api.post('/auth/device', { identifier: b.identifier, deviceSecret: back.body.data.deviceSecret })).status).toBe(200);
+    });
+
+    it('a device login racing a sign-out leaves no session: it ends by its own check', async () => {
+      const [a, b] = await account(2);
+      const sessions = app.get(SessionService);
+      const issue = sessions.issue.bind(sessions);
+      const spy = jest.spyOn(sessions, 'issue').mockImplementationOnce(async (...args: Parameters<SessionService['issue']>) => {
+        // The sign-out commits and revokes the sessions it sees: not this login's, not yet written.
+        expect((await api.post(`/me/devices/${b.identifier}/sign-out`, {}, a.token)).status).toBe(200);
+        return issue(...args);
+      });
+      try {
+        const res = await api.post('/auth/device', { identifier: b.identifier, deviceSecret: b.deviceSecret });
+        expect([res.status, res.body.code]).toEqual([401, 20013]);
+      } finally {
+        spy.mockRestore();
+      }
+      expect((await app.get(SessionService).currentSessionsOfDevices([b.identifier])).length).toBe(0);
+    });
+  });
+
+  describe('endings that Redis refused after the change committed', () => {
+    it('answer 503, stay recorded, and are applied by the relay: the other device is off the line', async () => {
+      const [a, b] = await account(2);
+      const socket = await connectDevice(url, b.token);
+      const sessions = app.get(SessionService);
+      const spy = jest.spyOn(sessions, 'end').mockRejectedValueOnce(new Error('Connection is closed.'));
+      try {
+        const res = await api.put('/me/password', { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, a.token);
+        expect([res.status, res.body.code]).toEqual([503, 100007]);
+      } finally {
+        spy.mockRestore();
+      }
+      const pending = async () => Number(((await world.sql.query('SELECT COUNT(*) AS n FROM session_endings'))[0] as Array<{ n: number }>)[0].n);
+      expect(await pending()).toBe(1);
+      expect(await within(socket.kicked, 6000, 'kicked by the relay')).toBe('password_changed');
+      expect((await api.get('/me', b.token)).body.code).toBe(20106);
+      expect((await api.get('/me', a.token)).status).toBe(200);
+      await eventually('outbox empty', pending, (n) => n === 0);
+    });
+  });
+
+  it("a lapsed session's token answers 100003, also after its device logs in again", async () => {
+    const [a] = await account(1);
+    await world.redis.del(`session:${sessionIdOf(a.token)}`); // as its TTL would
+    expect((await phoneLogin(api, a.phone!, a.identifier)).status).toBe(200);
+    expect((await api.get('/me', a.token)).body.code).toBe(100003);
+  });
+
   describe('PUT /me/password', () => {
     it('changes the password: every other session ends (20106, kicked password_changed), the caller stays, the new password logs in', async () => {
       const [a, b] = await account(2);
@@ -224,6 +291,49 @@ describe('session management', () => {
       for (let i = 0; i < 5; i += 1) expect((await api.post('/auth/password/reset', { email, code: wrongCode, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
       expect((await api.post('/auth/password/reset', { email, code, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
       expect((await phoneLogin(api, a.phone!, uniqueIdentifier())).status).toBe(200);
+    });
+  });
+
+  describe('password reset codes under attack', () => {
+    let proxied: { api: Api; app: NestFastifyApplication; url: string };
+    beforeAll(async () => {
+      proxied = await world.start({ TRUST_PROXY: 'loopback' });
+    });
+    afterAll(() => proxied.app.close());
+    const from = (address: string, path: string, body: unknown) =>
+      fetch(`${proxied.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': address }, body: JSON.stringify(body) }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
+
+    it("a stranger's requests and wrong codes neither replace nor burn the owner's code", async () => {
+      const [a] = await account(1);
+      const email = await bindEmail(a.token, a.userId);
+      expect((await from('203.0.113.7', '/auth/password/code', { email })).status).toBe(200);
+      const owners = Object.keys(await world.redis.hgetall(`verify:reset:${email}`));
+      const code = (await world.redis.hget(`verify:reset:${email}`, owners[0]))!;
+      await world.redis.del(`verify:reset:cooldown:${email}`); // the stranger comes after the cooldown
+      expect((await from('198.51.100.9', '/auth/password/code', { email })).status).toBe(200);
+      const wrong = code === '000000' ? '000001' : '000000';
+      for (let i = 0; i < 5; i += 1) expect((await from('198.51.100.9', '/auth/password/reset', { email, code: wrong, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
+      // The owner's code is still theirs, and works from where they asked; from elsewhere it does not.
+      expect((await from('198.51.100.9', '/auth/password/reset', { email, code, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
+      const reset = await from('203.0.113.7', '/auth/password/reset', { email, code, newPassword: NEW_PASSWORD });
+      expect([reset.status, reset.body.data]).toEqual([200, null]);
+    });
+
+    it('an email gets 20 wrong codes a day, from every address together; then 429 with Retry-After', async () => {
+      const [a] = await account(1);
+      const email = await bindEmail(a.token, a.userId);
+      for (let i = 0; i < 20; i += 1) {
+        const res = await from(`203.0.113.${i + 1}`, '/auth/password/reset', { email, code: String(100000 + i), newPassword: NEW_PASSWORD });
+        expect(res.body.code).toBe(20007);
+      }
+      const blocked = await fetch(`${proxied.url}/auth/password/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.50' },
+        body: JSON.stringify({ email, code: '123456', newPassword: NEW_PASSWORD }),
+      });
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(80000);
+      expect(((await blocked.json()) as any).code).toBe(100006);
     });
   });
 

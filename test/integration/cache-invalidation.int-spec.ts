@@ -106,9 +106,9 @@ describe('cache invalidation after commit', () => {
     const from = await create();
     const to = await create();
     const identifier = uniqueIdentifier();
-    await dataSource.transaction((m) => devices.attachToUser(m, { identifier }, from.id));
+    await dataSource.transaction((m) => devices.attachToUser(m, { identifier }, { id: from.id, pw: '-' }));
     expect((await devices.findByIdentifier(identifier))?.userId).toBe(from.id);
-    await dataSource.transaction((m) => devices.moveDevicesToUser(m, from.id, to.id));
+    await dataSource.transaction((m) => devices.moveDevicesToUser(m, from.id, to.id, '-'));
     expect(await world.redis.get(`cache:devices:identifier:${identifier}`)).toBeNull();
     expect((await devices.findByIdentifier(identifier))?.userId).toBe(to.id);
     await devices.remove((await dataSource.getRepository(Device).findOneByOrFail({ identifier })) as Device);
