@@ -5,37 +5,16 @@
 // endpoint) so that the drift of the shared cores hits every endpoint alike.
 // BENCH_BYPASS=1 adds GET /me with CACHE_BYPASS=1 (one more server, one more endpoint per round).
 'use strict';
-const autocannon = require('autocannon');
 const assert = require('assert');
-const fs = require('fs');
 const path = require('path');
-const { createWorld, post } = require('./lib');
+const { createWorld, measure, median, post } = require('./lib');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = 50;
 const TARGETS = { me: 2.0, live: 2.5 };
 
-/** CPU time (user + system) the process has used, in microseconds (clock ticks of 10 ms). */
-function cpuMicros(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-/** Requests/s, the server's CPU microseconds per request and p99 latency (whole ms: autocannon's resolution). */
-function run(server, path, token) {
-  const cpuBefore = cpuMicros(server.pid);
-  return new Promise((resolve, reject) => {
-    autocannon(
-      { url: `${server.url}${path}`, connections: CONNECTIONS, duration: SECONDS, headers: token ? { authorization: `Bearer ${token}` } : {} },
-      (err, result) => {
-        if (err) return reject(err);
-        if (result.non2xx > 0 || result.errors > 0) return reject(new Error(`${path}: ${result.non2xx} non-2xx, ${result.errors} errors`));
-        resolve({ rps: result.requests.average, cpu: (cpuMicros(server.pid) - cpuBefore) / result.requests.total, p99: result.latency.p99 });
-      },
-    );
-  });
-}
+const run = (server, path, token) => measure(server, path, token, { connections: CONNECTIONS, seconds: SECONDS });
 
 /** Both servers must answer the same status and body, or the comparison would be unfair. */
 async function assertSameAnswer(a, b, token) {
@@ -45,7 +24,6 @@ async function assertSameAnswer(a, b, token) {
   assert.strictEqual(ours[0], 200, `${a} answers ${ours[0]}`);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fixed = (xs, digits) => xs.map((x) => x.toFixed(digits)).join(', ');
 
 async function main() {

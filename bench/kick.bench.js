@@ -3,20 +3,13 @@
 // (logout, signed_out, kicked, password_changed, overflow); and the server's memory per idle
 // connection.
 'use strict';
-const { io } = require('socket.io-client');
-const { createWorld, post, percentile } = require('./lib');
+const { connectDevice, createWorld, kickLatencies: logoutLatencies, post, percentile } = require('./lib');
 
 const KICKS = Number(process.env.BENCH_KICKS ?? 200);
 const IDLE = Number(process.env.BENCH_IDLE ?? 5000);
 const ADMIN = { phone: '13900000000', password: 'bench-admin-password' };
 
-function connect(url, token) {
-  return new Promise((resolve, reject) => {
-    const socket = io(`${url}/devices`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', reject);
-  });
-}
+const connect = connectDevice;
 
 async function login(url, identifier) {
   const res = await post(url, '/auth/device', { identifier });
@@ -24,21 +17,7 @@ async function login(url, identifier) {
   return res.body.data.token;
 }
 
-/** Logs a device in on `loginUrl`, connects it to `socketUrl`, logs it out through `kickUrl`. */
-async function kickLatencies(loginUrl, socketUrl, kickUrl, label) {
-  const samples = [];
-  for (let i = 0; i < KICKS; i += 1) {
-    const token = await login(loginUrl, `kick-${label}-${i}`);
-    const socket = await connect(socketUrl, token);
-    const closed = new Promise((resolve) => socket.once('disconnect', resolve));
-    const started = process.hrtime.bigint();
-    const logout = post(kickUrl, '/auth/logout', {}, token);
-    await closed;
-    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
-    await logout;
-  }
-  return samples.sort((a, b) => a - b);
-}
+const kickLatencies = (loginUrl, socketUrl, kickUrl, label) => logoutLatencies(loginUrl, socketUrl, kickUrl, label, KICKS);
 
 async function put(url, path, body, token) {
   const res = await fetch(`${url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });

@@ -96,17 +96,20 @@ async function startServer(env, { script = path.join(ROOT, 'dist', 'main.js'), r
   };
 }
 
-/** A bench world: its own database and Redis db, and the env for its server processes. */
-async function createWorld(label) {
+/**
+ * A bench world: its own database and Redis db (or, with `redisCluster`, that Redis Cluster's node
+ * list, which the caller started and stops), and the env for its server processes.
+ */
+async function createWorld(label, { redisCluster } = {}) {
   const dbName = `hi_bench_${label}_${process.pid}`;
-  const redis = await claimRedisDb();
+  const redis = redisCluster ? { db: 0, client: null, release: async () => undefined } : await claimRedisDb();
   const env = {
     DB_HOST: DB.host,
     DB_PORT: String(DB.port),
     DB_USER: DB.user,
     DB_PASSWORD: DB.password,
     DB_NAME: dbName,
-    REDIS_DB: String(redis.db),
+    ...(redisCluster ? { REDIS_CLUSTER_NODES: redisCluster } : { REDIS_DB: String(redis.db) }),
     AUTH_RATE_LIMIT_PER_MINUTE: '0',
     LOGIN_FAILURES_PER_PHONE: '0',
     LOGIN_FAILURES_PER_PHONE_ALL_ADDRESSES: '0',
@@ -137,9 +140,64 @@ async function post(url, path, body, token) {
   return { status: res.status, body: await res.json() };
 }
 
+/** CPU time (user + system) a process has used, in microseconds (clock ticks of 10 ms). */
+function cpuMicros(pid) {
+  const fields = require('fs').readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * Loads `path` of `server` with autocannon: requests/s, the server's CPU microseconds per request
+ * and p99 latency (whole ms: autocannon's resolution). Any non-2xx answer fails the run.
+ */
+function measure(server, path, token, { connections = 50, seconds = 3 } = {}) {
+  const autocannon = require('autocannon');
+  const cpuBefore = cpuMicros(server.pid);
+  return new Promise((resolve, reject) => {
+    autocannon({ url: `${server.url}${path}`, connections, duration: seconds, headers: token ? { authorization: `Bearer ${token}` } : {} }, (err, result) => {
+      if (err) return reject(err);
+      if (result.non2xx > 0 || result.errors > 0) return reject(new Error(`${path}: ${result.non2xx} non-2xx, ${result.errors} errors`));
+      resolve({ rps: result.requests.average, cpu: (cpuMicros(server.pid) - cpuBefore) / result.requests.total, p99: result.latency.p99 });
+    });
+  });
+}
+
+/** A device's socket on namespace /devices, once the server accepted it. */
+function connectDevice(url, token) {
+  const { io } = require('socket.io-client');
+  return new Promise((resolve, reject) => {
+    const socket = io(`${url}/devices`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+/**
+ * Kick latency: `count` times, a device logs in on `loginUrl`, connects to `socketUrl`, and logs
+ * out through `kickUrl`; each sample is request sent to socket closed, in ms, sorted.
+ */
+async function kickLatencies(loginUrl, socketUrl, kickUrl, label, count) {
+  const samples = [];
+  for (let i = 0; i < count; i += 1) {
+    const res = await post(loginUrl, '/auth/device', { identifier: `kick-${label}-${i}` });
+    if (res.status !== 200) throw new Error(`device login: ${JSON.stringify(res.body)}`);
+    const token = res.body.data.token;
+    const socket = await connectDevice(socketUrl, token);
+    const closed = new Promise((resolve) => socket.once('disconnect', resolve));
+    const started = process.hrtime.bigint();
+    const logout = post(kickUrl, '/auth/logout', {}, token);
+    await closed;
+    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    await logout;
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-module.exports = { createWorld, startServer, post, percentile, freePort, ROOT };
+module.exports = { createWorld, startServer, post, percentile, median, freePort, measure, connectDevice, kickLatencies, ROOT };

@@ -96,8 +96,9 @@ export class CacheAsideService {
    * A row by a unique index, e.g. `cache:appUsers:phone:{phone}` holding the id. A miss reads the
    * row once and fills both the index key and the row key under the index key's lease: every
    * change to the row invalidates all its index keys, so that lease covers the row key as well.
-   * On a Redis Cluster the row key lives in another slot than the lease, so only the index key is
-   * filled; the next read of the row fills the row key under a lease of its own.
+   * On a Redis Cluster the row key lives in another slot than that lease, so the index key is
+   * filled under its lease, and the row key by a read of its own (a lease on the row key, the row
+   * read again by id): one more query on an index miss, none on a hit.
    */
   async getByIndex<T>(indexKey: string, codec: RowCodec<T>, index: IndexLookup<T>): Promise<T | null> {
     const { rowKey, idOf, loadByIndex, loadById } = index;
@@ -118,8 +119,12 @@ export class CacheAsideService {
         await this.fill(lease, [indexKey, PLACEHOLDER, PLACEHOLDER_TTL_SECONDS]);
       } else {
         const ttl = this.ttl(row);
-        if (this.cluster) await this.fill(lease, [indexKey, String(idOf(row)), ttl]);
-        else await this.fill(lease, [indexKey, String(idOf(row)), ttl], [rowKey(idOf(row)), codec.encode(row), ttl]);
+        if (this.cluster) {
+          const id = String(idOf(row));
+          if ((await this.fill(lease, [indexKey, id, ttl])) && (await this.redis.get(rowKey(id))) === null) await this.getRow(rowKey(id), codec, () => loadById(id), null);
+        } else {
+          await this.fill(lease, [indexKey, String(idOf(row)), ttl], [rowKey(idOf(row)), codec.encode(row), ttl]);
+        }
       }
       return row;
     });
@@ -173,19 +178,20 @@ export class CacheAsideService {
     return { key, token: taken === 'OK' ? token : '' };
   }
 
+  /** Writes the keys if the lease still stands; whether it wrote them. */
   private async fill(
     lease: Lease,
     first: [string, string, number],
     second?: [string, string, number],
-  ): Promise<void> {
-    if (lease.token === '') return;
+  ): Promise<boolean> {
+    if (lease.token === '') return false;
     if (lease.token === null) {
       await Promise.all([first, ...(second ? [second] : [])].map(([key, value, ttl]) => this.redis.set(key, value, 'EX', ttl)));
-      return;
+      return true;
     }
     const keys = second ? [first[0], leaseKey(this.cluster, lease.key), second[0]] : [first[0], leaseKey(this.cluster, lease.key)];
     const args = second ? [lease.token, first[1], first[2], second[1], second[2]] : [lease.token, first[1], first[2]];
-    await (this.redis as unknown as LeasedFill).hiLeasedFill(keys.length, ...keys, ...args);
+    return (await (this.redis as unknown as LeasedFill).hiLeasedFill(keys.length, ...keys, ...args)) === 1;
   }
 
   /** CACHE_TTL_SECONDS with a spread of up to 5% so that keys filled together do not expire together. */

@@ -7,6 +7,7 @@ import { DeviceSocketMetrics } from './device-socket.metrics';
 import { HttpMetrics } from './http.metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsRegistry } from './metrics.registry';
+import { RedisMetrics } from './redis.metrics';
 import { SessionMetrics } from './session.metrics';
 
 @Module({
@@ -19,6 +20,7 @@ import { SessionMetrics } from './session.metrics';
     SessionMetrics,
     DeviceSocketMetrics,
     CdcMetrics,
+    RedisMetrics,
   ],
 })
 export class MetricsModule {}

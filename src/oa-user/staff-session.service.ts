@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { RedisClient } from '../redis/redis-client';
+import { RedisClient, unlinkAll } from '../redis/redis-client';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
@@ -34,12 +34,9 @@ export class StaffSessionService {
     const token = newToken();
     const sid = sessionIdOf(token);
     const ttl = this.config.SESSION_TTL_SECONDS;
-    await this.redis
-      .multi()
-      .set(staffSessionKey(sid), JSON.stringify({ oaUserId, issuedAt: Date.now() }), 'EX', ttl)
-      .zadd(staffSessionsKey(oaUserId), Date.now(), sid)
-      .expire(staffSessionsKey(oaUserId), ttl)
-      .exec();
+    // Two keys in two slots on a cluster: the session first, then its place in the member's set.
+    await this.redis.set(staffSessionKey(sid), JSON.stringify({ oaUserId, issuedAt: Date.now() }), 'EX', ttl);
+    await this.redis.multi().zadd(staffSessionsKey(oaUserId), Date.now(), sid).expire(staffSessionsKey(oaUserId), ttl).exec();
     return token;
   }
 
@@ -55,11 +52,13 @@ export class StaffSessionService {
 
   /** Ends one staff session (POST /oa/auth/logout). */
   async revoke({ sessionId, staff }: StaffSession): Promise<void> {
-    await this.redis.multi().unlink(staffSessionKey(sessionId)).zrem(staffSessionsKey(staff.id), sessionId).exec();
+    await this.redis.unlink(staffSessionKey(sessionId));
+    await this.redis.zrem(staffSessionsKey(staff.id), sessionId);
   }
 
   async revokeAll(oaUserId: number): Promise<void> {
     const sids = await this.redis.zrange(staffSessionsKey(oaUserId), 0, -1);
-    await this.redis.unlink(staffSessionsKey(oaUserId), ...sids.map(staffSessionKey));
+    await unlinkAll(this.redis, sids.map(staffSessionKey));
+    await this.redis.unlink(staffSessionsKey(oaUserId));
   }
 }

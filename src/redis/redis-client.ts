@@ -32,8 +32,8 @@ export function sameSlotKey(cluster: boolean, prefix: string, key: string): stri
 
 /**
  * Deletes keys that may live in different slots. One UNLINK per batch on a single Redis; one per
- * key on a cluster (a multi-key command there must not cross slots), which the client's automatic
- * pipelining sends to each master in one write. Returns how many existed.
+ * key on a cluster (a multi-key command there must not cross slots), all sent at once, so they go
+ * out back to back on each master's connection. Returns how many existed.
  */
 export async function unlinkAll(redis: RedisClient, keys: string[]): Promise<number> {
   if (keys.length === 0) return 0;

@@ -35,7 +35,9 @@ export function redisOptions(config: RedisConnection): RedisOptions {
  * The cluster client's options, in the spirit of the single server's: commands fail fast while
  * no master answers for their slot (no offline queue), a moved slot or a failover is followed
  * (MOVED/ASK redirections, a refresh of the slot map), reads and writes go to masters (a replica
- * may lag behind an invalidation), and commands to one master are pipelined automatically.
+ * may lag behind an invalidation). ioredis's automatic pipelining stays off: on a cluster it
+ * mixes up the replies of a pipeline that holds scripts (ioredis #2109, "results[i] is not
+ * iterable"); commands sent together still go out back to back on each master's connection.
  */
 export function clusterOptions(config: RedisConnection, name: string): ClusterOptions {
   const { host: _host, port: _port, db: _db, lazyConnect: _lazy, enableOfflineQueue: _queue, retryStrategy: _retry, ...perNode } = redisOptions(config);
@@ -44,13 +46,14 @@ export function clusterOptions(config: RedisConnection, name: string): ClusterOp
     lazyConnect: true,
     enableOfflineQueue: false,
     enableReadyCheck: true,
-    enableAutoPipelining: true,
     scaleReads: 'master',
     maxRedirections: 16,
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: 2000,
+    // A failover is noticed within two seconds even by a client that sends nothing to that master.
+    slotsRefreshInterval: 2000,
     clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   };
 }

@@ -83,11 +83,10 @@ describe('/admin/cache (CONTRACT section 6)', () => {
     const info = await world.redis.info('server');
     expect(res.body.data).toEqual({
       reachable: true,
-      host: world.redisDb.host,
-      port: world.redisDb.port,
-      db: world.redisDb.db,
+      ...world.redisTarget,
       roundTripMs: expect.any(Number),
       version: /redis_version:(\S+)/.exec(info)![1],
+      ...(world.onCluster ? { cluster: expect.objectContaining({ state: 'ok', masters: 3, mastersAnswering: 3, slotsOk: 16384 }) } : {}),
     });
     expect(JSON.stringify(res.body)).not.toMatch(/password/i);
   });
@@ -166,8 +165,8 @@ describe('/admin/cache (CONTRACT section 6)', () => {
     for (let i = 0; i < 30; i += 1) seeded.push(`cache:oaUsers:id:${tag}${i}`);
     for (let i = 0; i < 20; i += 1) seeded.push(`cache:devices:identifier:d-${tag}-${i}`);
     await world.redis.mset(...seeded.flatMap((k) => [k, '*']));
-    await world.redis.set(`session:${tag}`, '{}');
-    await world.redis.set(`lease:cache:appUsers:id:${tag}`, 'x');
+    await world.redis.set(world.keys.session(tag), '{}');
+    await world.redis.set(world.keys.lease(`cache:appUsers:id:${tag}`), 'x');
 
     const expected = {
       appUsers: (await world.redis.keys('cache:appUsers:*')).length,
@@ -218,7 +217,7 @@ describe('/admin/cache (CONTRACT section 6)', () => {
     const other = await registerUser(api);
     await api.get('/me', other.token);
     const sessionsBefore = await sessionKeys(world);
-    await world.redis.set(`lease:cache:appUsers:phone:${phone}`, 'someone-filling');
+    await world.redis.set(world.keys.lease(`cache:appUsers:phone:${phone}`), 'someone-filling');
     expect(await world.redis.get(`cache:appUsers:phone:${phone}`)).toBe(String(user.userId));
 
     const res = await api.delete(`/admin/cache/phone/${phone}`, admin);
@@ -232,7 +231,7 @@ describe('/admin/cache (CONTRACT section 6)', () => {
     ].sort();
     expect(res.body.data).toEqual({ phone, deleted: expected });
     expect(await world.redis.exists(...expected)).toBe(0);
-    expect(await world.redis.exists(`lease:cache:appUsers:phone:${phone}`)).toBe(0);
+    expect(await world.redis.exists(world.keys.lease(`cache:appUsers:phone:${phone}`))).toBe(0);
     expect(await world.redis.exists(`cache:appUsers:id:${other.userId}`)).toBe(1);
     expect(await sessionKeys(world)).toEqual(sessionsBefore);
     expect((await api.get('/me', user.token)).status).toBe(200);

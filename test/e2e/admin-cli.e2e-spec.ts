@@ -139,9 +139,9 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
 
   it('exits 1 when MySQL or Redis cannot be reached, naming it', async () => {
     const port = String(await freePort());
-    const noRedis = await cli(['create', uniquePhone()], { REDIS_PORT: port });
+    const noRedis = await cli(['create', uniquePhone()], world.unreachableRedis(port));
     expect(noRedis.code).toBe(1);
-    expect(noRedis.stderr).toContain(`Redis at 127.0.0.1:${port}`);
+    expect(noRedis.stderr).toMatch(new RegExp(`Redis at (cluster )?127\\.0\\.0\\.1:${port}`));
     const noMysql = await cli(['create', uniquePhone()], { DB_PORT: port });
     expect(noMysql.code).toBe(1);
     expect(noMysql.stderr).toContain(`MySQL at ${world.dbServer.host}:${port}`);

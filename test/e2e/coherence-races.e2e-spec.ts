@@ -54,7 +54,7 @@ describe('a login racing a change of its device leaves no session behind', () =>
 
   async function sessionsOfDevice(identifier: string) {
     const sid = await world.redis.get(`device:session:${identifier}`);
-    return sid === null ? null : JSON.parse((await world.redis.get(`session:${sid}`)) ?? 'null');
+    return sid === null ? null : JSON.parse((await world.redis.get(world.keys.session(sid))) ?? 'null');
   }
 
   it('a hand-written UPDATE devices SET user_id that commits while the login issues its session', async () => {
@@ -130,7 +130,7 @@ describe('a login racing a change of its device leaves no session behind', () =>
     expect(await within(socket.kicked, 4000, 'kicked by the sweep')).toBe('migrated');
     expect((await api.get('/me', token)).body.code).toBe(20101);
     expect(await refusal(url, token)).toEqual({ message: 'unauthorized', code: 20101 });
-    expect(await world.redis.exists(`session:${sessionIdOf(token)}`)).toBe(0);
+    expect(await world.redis.exists(world.keys.session(sessionIdOf(token)))).toBe(0);
   });
 });
 

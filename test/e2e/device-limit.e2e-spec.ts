@@ -70,7 +70,7 @@ describe('per-account device limit and idle timeout', () => {
       // a signed in first but was used 10 s ago; b signed in later and has been idle for 2 minutes.
       const now = Date.now();
       const backdate = async (token: string, issuedAt: number, activeAt: number) => {
-        const key = `session:${sessionIdOf(token)}`;
+        const key = world.keys.session(sessionIdOf(token));
         await world.redis.set(key, JSON.stringify({ ...JSON.parse((await world.redis.get(key))!), issuedAt, activeAt }), 'KEEPTTL');
       };
       await backdate(a.token, now - 180_000, now - 10_000);

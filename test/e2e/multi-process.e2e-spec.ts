@@ -49,12 +49,9 @@ describe('kicks across server processes', () => {
     const socket = await connectDevice(second.url, device.token);
     // Revoke behind the servers' backs: the session entries go, no process announces a kick.
     const sid = sessionIdOf(device.token);
-    await world.redis
-      .multi()
-      .del(`session:${sid}`, `device:session:${device.identifier}`)
-      .zrem(`user_sessions:${device.userId}`, sid)
-      .set(`revoked:${sid}`, 'unbound', 'EX', 600)
-      .exec();
+    await world.redis.multi().set(world.keys.revoked(sid), 'unbound', 'EX', 600).del(world.keys.session(sid)).exec();
+    await world.redis.del(`device:session:${device.identifier}`);
+    await world.redis.zrem(`user_sessions:${device.userId}`, sid);
     expect(await within(socket.kicked, 3500, 'healed by the sweep')).toBe('unbound');
   });
 });

@@ -85,9 +85,9 @@ describe('session management', () => {
         expect(rewrite).not.toHaveBeenCalled(); // issued just now: its use is on record
 
         // Two minutes later, as far as the session knows.
-        const raw = JSON.parse((await world.redis.get(`session:${sid}`))!);
+        const raw = JSON.parse((await world.redis.get(world.keys.session(sid)))!);
         const earlier = Date.now() - 120_000;
-        await world.redis.set(`session:${sid}`, JSON.stringify({ ...raw, issuedAt: earlier, activeAt: earlier }), 'KEEPTTL');
+        await world.redis.set(world.keys.session(sid), JSON.stringify({ ...raw, issuedAt: earlier, activeAt: earlier }), 'KEEPTTL');
         await Promise.all(Array.from({ length: 30 }, () => api.get('/me', a.token)));
         expect(rewrite).toHaveBeenCalledTimes(1);
       } finally {
@@ -201,7 +201,7 @@ describe('session management', () => {
 
   it("a lapsed session's token answers 100003, also after its device logs in again", async () => {
     const [a] = await account(1);
-    await world.redis.del(`session:${sessionIdOf(a.token)}`); // as its TTL would
+    await world.redis.del(world.keys.session(sessionIdOf(a.token))); // as its TTL would
     expect((await phoneLogin(api, a.phone!, a.identifier)).status).toBe(200);
     expect((await api.get('/me', a.token)).body.code).toBe(100003);
   });

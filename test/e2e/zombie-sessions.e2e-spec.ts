@@ -27,7 +27,7 @@ describe('device migration and removal leave no zombie sessions', () => {
   async function sessionEntries(token: string, userId: number, identifier: string) {
     const sid = sessionIdOf(token);
     return {
-      session: await world.redis.exists(`session:${sid}`),
+      session: await world.redis.exists(world.keys.session(sid)),
       device: (await world.redis.get(`device:session:${identifier}`)) === sid ? 1 : 0,
       zset: (await world.redis.zscore(`user_sessions:${userId}`, sid)) === null ? 0 : 1,
     };

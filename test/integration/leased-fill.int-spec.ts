@@ -122,7 +122,8 @@ describe('leased cache fills (go-zero issue 3000)', () => {
     const { userId } = await registerUser(api, phone);
     cache.leases = false;
     const stale = await staleReadByPhone(phone, userId);
-    expect(stale.indexKey).toBe(String(userId));
+    expect(stale.indexKey).toBe(String(userId)); // the phone still names the user the database no longer has
+    if (world.onCluster) return; // there the row key is filled by a read of its own, which finds the row gone
     expect(stale.rowKey).not.toBeNull();
     expect((await users.findByPhone(phone))?.id).toBe(userId); // a user the database no longer has
   });

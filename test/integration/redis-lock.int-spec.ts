@@ -1,20 +1,17 @@
-import Redis from 'ioredis';
 import { withRedisLock } from '../../src/redis/redis-lock';
-import { claimRedisDb, ClaimedRedisDb } from '../support/redis-db';
+import { TestWorld } from '../support/test-app';
+import type { TestRedis } from '../support/test-redis';
 
-/** The per-account lock of the device limit, against the real Redis. */
+/** The per-account lock of the device limit, against the real Redis (or Redis Cluster). */
 describe('withRedisLock', () => {
-  let db: ClaimedRedisDb;
-  let redis: Redis;
+  let world: TestWorld;
+  let redis: TestRedis;
 
   beforeAll(async () => {
-    db = await claimRedisDb();
-    redis = new Redis({ host: db.host, port: db.port, db: db.db });
+    world = await TestWorld.create();
+    redis = world.redis;
   });
-  afterAll(async () => {
-    await redis.quit();
-    await db.release();
-  });
+  afterAll(() => world.close());
 
   it('keeps the lock while slow work runs past its TTL, and frees it after', async () => {
     const options = { ttlMs: 300, waitMs: 200 };
