@@ -39,4 +39,9 @@ app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' }).catch((err) =>
   process.exit(1);
 });
 // The bench stops its servers with SIGTERM; close the Redis connection on the way out.
-process.once('SIGTERM', () => app.close().then(() => redis.quit()).finally(() => process.exit(0)));
+process.once('SIGTERM', () =>
+  app
+    .close()
+    .then(() => redis.quit())
+    .finally(() => process.exit(0)),
+);

@@ -51,7 +51,7 @@ async function startRedis() {
       await client.ping();
       break;
     } catch (err) {
-      if (attempt > 50) throw new Error(`redis-server on ${port} did not start: ${err.message}`);
+      if (attempt > 50) throw new Error(`redis-server on ${port} did not start: ${err.message}`, { cause: err });
       client.disconnect();
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -126,7 +126,9 @@ async function main() {
     const idle = await withProbe(redis.port, () => new Promise((r) => setTimeout(r, 2000)));
 
     await load(redis.client);
-    const ours = await withProbe(redis.port, () => sh(process.execPath, [CLI, '--json', 'all', '--scope', 'appUsers', ...(BATCH ? ['--batch', BATCH] : [])], env));
+    const ours = await withProbe(redis.port, () =>
+      sh(process.execPath, [CLI, '--json', 'all', '--scope', 'appUsers', ...(BATCH ? ['--batch', BATCH] : [])], env),
+    );
     if (ours.result.code !== 0) throw new Error(`cache CLI failed: ${ours.result.stderr}`);
     const oursDeleted = JSON.parse(ours.result.stdout).deleted;
     const oursLeft = await countMatching(redis.client, 'cache:appUsers:*');

@@ -175,7 +175,9 @@ async function main() {
     console.log(`| single Redis | ${at('single', 'rps').toFixed(0)} | ${at('single', 'cpu').toFixed(0)} | ${at('single', 'p99').toFixed(0)} |`);
     console.log(`| Redis Cluster | ${at('cluster', 'rps').toFixed(0)} | ${at('cluster', 'cpu').toFixed(0)} | ${at('cluster', 'p99').toFixed(0)} |`);
     console.log('');
-    console.log(`Per-round req/s: single ${rounds.map((r) => r.single.rps.toFixed(0)).join(', ')}; cluster ${rounds.map((r) => r.cluster.rps.toFixed(0)).join(', ')}.`);
+    console.log(
+      `Per-round req/s: single ${rounds.map((r) => r.single.rps.toFixed(0)).join(', ')}; cluster ${rounds.map((r) => r.cluster.rps.toFixed(0)).join(', ')}.`,
+    );
     console.log('');
     console.log('| kick latency (logout request to socket closed) | kicks | p50 ms | p99 ms |');
     console.log('|---|---:|---:|---:|');
@@ -184,12 +186,18 @@ async function main() {
     console.log(row('Redis Cluster, one process', kicks.cluster1));
     console.log(row('Redis Cluster, two processes (sharded adapter)', kicks.cluster2));
     console.log('');
-    console.log(`Cache clear: ${TARGET.toLocaleString('en')} \`cache:appUsers:*\` keys among ${OTHERS.toLocaleString('en')} others, spread over 3 masters (${loaded.sizes.join(', ')} keys).`);
+    console.log(
+      `Cache clear: ${TARGET.toLocaleString('en')} \`cache:appUsers:*\` keys among ${OTHERS.toLocaleString('en')} others, spread over 3 masters (${loaded.sizes.join(', ')} keys).`,
+    );
     console.log('');
     console.log('| | wall time | `cache:appUsers:*` keys left | others kept |');
     console.log('|---|---:|---:|---|');
-    console.log(`| \`npm run cache -- all --scope appUsers\` (REDIS_CLUSTER_NODES) | ${fmt(ours.ms)} | ${oursLeft} | ${othersAfterOurs === OTHERS ? 'all' : othersAfterOurs} |`);
-    console.log(`| \`redis-cli -p M --scan --pattern 'cache:appUsers:*' \\| xargs redis-cli -p M del\`, each master at once | ${fmt(seedMs)} | ${seedLeft} (${seedRefused} DELs refused: CROSSSLOT) | all |`);
+    console.log(
+      `| \`npm run cache -- all --scope appUsers\` (REDIS_CLUSTER_NODES) | ${fmt(ours.ms)} | ${oursLeft} | ${othersAfterOurs === OTHERS ? 'all' : othersAfterOurs} |`,
+    );
+    console.log(
+      `| \`redis-cli -p M --scan --pattern 'cache:appUsers:*' \\| xargs redis-cli -p M del\`, each master at once | ${fmt(seedMs)} | ${seedLeft} (${seedRefused} DELs refused: CROSSSLOT) | all |`,
+    );
     console.log(`| the same with one \`DEL\` per key (\`sed 's/^/DEL /' \\| redis-cli -p M\`), each master at once | ${fmt(perKeyMs)} | ${perKeyLeft} | all |`);
     console.log('');
     console.log(`Speed-up against the per-key form that works: **${(perKeyMs / ours.ms).toFixed(1)}x**.`);

@@ -50,14 +50,35 @@ async function startBinlogMariaDb() {
   const data = path.join(dir, 'data');
   const user = os.userInfo().username;
   const port = await freePort();
-  execFileSync(which(['mariadb-install-db', 'mysql_install_db']), ['--no-defaults', `--datadir=${data}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'ignore' });
-  const stop = own(which(['mariadbd', '/usr/sbin/mariadbd', '/usr/sbin/mysqld']), [
-    '--no-defaults', `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1',
-    `--socket=${path.join(dir, 'mysqld.sock')}`, `--pid-file=${path.join(dir, 'mysqld.pid')}`, `--log-error=${path.join(dir, 'error.log')}`,
-    `--user=${user}`, `--log-bin=${path.join(data, 'binlog')}`, '--binlog-format=ROW', '--binlog-row-image=FULL',
-    '--binlog-row-metadata=FULL', '--server-id=1', '--skip-name-resolve', '--innodb-buffer-pool-size=128M',
-    '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0', '--max-connections=300',
-  ], dir);
+  execFileSync(
+    which(['mariadb-install-db', 'mysql_install_db']),
+    ['--no-defaults', `--datadir=${data}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+    { stdio: 'ignore' },
+  );
+  const stop = own(
+    which(['mariadbd', '/usr/sbin/mariadbd', '/usr/sbin/mysqld']),
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${path.join(dir, 'mysqld.sock')}`,
+      `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+      `--log-error=${path.join(dir, 'error.log')}`,
+      `--user=${user}`,
+      `--log-bin=${path.join(data, 'binlog')}`,
+      '--binlog-format=ROW',
+      '--binlog-row-image=FULL',
+      '--binlog-row-metadata=FULL',
+      '--server-id=1',
+      '--skip-name-resolve',
+      '--innodb-buffer-pool-size=128M',
+      '--innodb-flush-log-at-trx-commit=2',
+      '--sync-binlog=0',
+      '--max-connections=300',
+    ],
+    dir,
+  );
   const server = { host: '127.0.0.1', port, user: 'root', password: '' };
   await until('MariaDB', async () => (await mysql.createConnection(server)).end().then(() => true));
   return { ...server, stop };
@@ -66,10 +87,11 @@ async function startBinlogMariaDb() {
 async function startRedis() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hi-bench-redis-'));
   const port = await freePort();
-  const stop = own(which(['redis-server', '/usr/bin/redis-server']), [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-    '--notify-keyspace-events', 'Kg',
-  ], dir);
+  const stop = own(
+    which(['redis-server', '/usr/bin/redis-server']),
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--notify-keyspace-events', 'Kg'],
+    dir,
+  );
   await until('redis-server', async () => {
     const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null });
     probe.on('error', () => undefined);

@@ -63,14 +63,15 @@ function unlinkWatcher(sub) {
   });
   return {
     seen,
-    next: (id) => new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no invalidation of user ${id} within 5 s`)), 5000);
-      waiting.set(String(id), (at) => {
-        clearTimeout(t);
-        waiting.delete(String(id));
-        resolve(at);
-      });
-    }),
+    next: (id) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no invalidation of user ${id} within 5 s`)), 5000);
+        waiting.set(String(id), (at) => {
+          clearTimeout(t);
+          waiting.delete(String(id));
+          resolve(at);
+        });
+      }),
   };
 }
 
@@ -187,9 +188,19 @@ async function main() {
   const db = await startBinlogMariaDb();
   const redis = await startRedis();
   const env = {
-    DB_HOST: db.host, DB_PORT: String(db.port), DB_USER: db.user, DB_PASSWORD: db.password, DB_NAME,
-    REDIS_HOST: redis.host, REDIS_PORT: String(redis.port), REDIS_DB: '0',
-    AUTH_RATE_LIMIT_PER_MINUTE: '0', LOGIN_FAILURES_PER_PHONE: '0', LOGIN_FAILURES_PER_PHONE_ALL_ADDRESSES: '0', EMAIL_BIND_ATTEMPTS_PER_HOUR: '0', EMAIL_CODE_COOLDOWN_SECONDS: '0',
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_USER: db.user,
+    DB_PASSWORD: db.password,
+    DB_NAME,
+    REDIS_HOST: redis.host,
+    REDIS_PORT: String(redis.port),
+    REDIS_DB: '0',
+    AUTH_RATE_LIMIT_PER_MINUTE: '0',
+    LOGIN_FAILURES_PER_PHONE: '0',
+    LOGIN_FAILURES_PER_PHONE_ALL_ADDRESSES: '0',
+    EMAIL_BIND_ATTEMPTS_PER_HOUR: '0',
+    EMAIL_CODE_COOLDOWN_SECONDS: '0',
   };
   try {
     const { single, bulk } = await latencies(env, redis.port, db);

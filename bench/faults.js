@@ -52,7 +52,10 @@ const CONFIG = {
   selftest: process.env.FAULTS_SELFTEST === '1',
   heartbeat: num('FAULTS_CDC_HEARTBEAT_SECONDS', 1),
   fsync: process.env.FAULTS_REDIS_FSYNC || 'always',
-  kinds: (process.env.FAULTS_KINDS || 'redis-pause,server-kill,binlog-kill,leader-kill,redis-kill').split(',').map((s) => s.trim()).filter((s) => s && s !== 'none'),
+  kinds: (process.env.FAULTS_KINDS || 'redis-pause,server-kill,binlog-kill,leader-kill,redis-kill')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== 'none'),
   keep: process.env.FAULTS_KEEP === '1',
 };
 const GROUPS = { nickSvc: 10, nickSql: 10, statusAdmin: 6, statusSql: 6, statusMixed: 8 };
@@ -74,19 +77,32 @@ async function main() {
     else fs.rmSync(runDir, { recursive: true, force: true });
   });
 
-  log('starting a MariaDB with the binlog on and a redis-server, both the run\'s own');
+  log("starting a MariaDB with the binlog on and a redis-server, both the run's own");
   const db = await startBinlogMariaDb();
   onCleanup(() => db.stop());
   const redisDir = path.join(runDir, 'redis');
   fs.mkdirSync(redisDir);
   const redis = await startOwnRedis(redisDir, CONFIG.fsync);
   const env = {
-    DB_HOST: db.host, DB_PORT: String(db.port), DB_USER: db.user, DB_PASSWORD: db.password, DB_NAME,
-    REDIS_HOST: redis.host, REDIS_PORT: String(redis.port), REDIS_DB: '0',
-    CDC_MODE: 'binlog', CDC_HEARTBEAT_SECONDS: String(CONFIG.heartbeat),
-    ADMIN_PHONE: ADMIN.phone, ADMIN_PASSWORD: ADMIN.password,
-    AUTH_RATE_LIMIT_PER_MINUTE: '0', LOGIN_FAILURES_PER_PHONE: '0', LOGIN_FAILURES_PER_PHONE_ALL_ADDRESSES: '0', EMAIL_BIND_ATTEMPTS_PER_HOUR: '0',
-    EMAIL_CODE_COOLDOWN_SECONDS: '0', DB_POOL_SIZE: '10', LOG_LEVEL: process.env.FAULTS_LOG_LEVEL || 'warn',
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_USER: db.user,
+    DB_PASSWORD: db.password,
+    DB_NAME,
+    REDIS_HOST: redis.host,
+    REDIS_PORT: String(redis.port),
+    REDIS_DB: '0',
+    CDC_MODE: 'binlog',
+    CDC_HEARTBEAT_SECONDS: String(CONFIG.heartbeat),
+    ADMIN_PHONE: ADMIN.phone,
+    ADMIN_PASSWORD: ADMIN.password,
+    AUTH_RATE_LIMIT_PER_MINUTE: '0',
+    LOGIN_FAILURES_PER_PHONE: '0',
+    LOGIN_FAILURES_PER_PHONE_ALL_ADDRESSES: '0',
+    EMAIL_BIND_ATTEMPTS_PER_HOUR: '0',
+    EMAIL_CODE_COOLDOWN_SECONDS: '0',
+    DB_POOL_SIZE: '10',
+    LOG_LEVEL: process.env.FAULTS_LOG_LEVEL || 'warn',
   };
   log('starting two server processes (CDC_MODE=binlog)');
   const slots = await startServers(2, env, runDir);
@@ -123,7 +139,16 @@ async function main() {
   const watcher = new Watcher({ redisPort: redis.port, sql: watcherSql, load, now });
   await watcher.start();
   const schedule = new Schedule({
-    redis, slots, rootSql, monitor, now, log, pauseMs: CONFIG.pauseMs, gapMs: CONFIG.gapMs, warmupMs: CONFIG.warmupMs, kinds: CONFIG.kinds,
+    redis,
+    slots,
+    rootSql,
+    monitor,
+    now,
+    log,
+    pauseMs: CONFIG.pauseMs,
+    gapMs: CONFIG.gapMs,
+    warmupMs: CONFIG.warmupMs,
+    kinds: CONFIG.kinds,
   });
   onCleanup(async () => redis.resume());
   // On Ctrl-C or a failure, the load and the faults stop first, before the processes they use.
@@ -162,8 +187,15 @@ async function main() {
 
   log('final checks: audit, lost writes, zombies');
   const audit = await final.runAudit({
-    REDIS_HOST: redis.host, REDIS_PORT: String(redis.port), REDIS_DB: '0',
-    DB_HOST: db.host, DB_PORT: String(db.port), DB_USER: db.user, DB_PASSWORD: db.password, DB_NAME, LOG_LEVEL: 'silent',
+    REDIS_HOST: redis.host,
+    REDIS_PORT: String(redis.port),
+    REDIS_DB: '0',
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_USER: db.user,
+    DB_PASSWORD: db.password,
+    DB_NAME,
+    LOG_LEVEL: 'silent',
   });
   const lost = history.lostWrites(await final.finalValues(sql, history));
   const sessions = await final.zombieSessions(redisClient, sql);
@@ -173,8 +205,24 @@ async function main() {
   const redisVersion = /redis_version:(\S+)/.exec(await redisClient.info('server'))?.[1];
 
   const { markdown, details } = report({
-    config: CONFIG, groups: GROUPS, roam: { svc: ROAM_SVC, sql: ROAM_SQL }, versions: { mariadb: version, redis: redisVersion, node: process.version },
-    planted, loadStart, loadEnd, windows: schedule.windows, load, history, sampler, watcher, drained, audit, lost, sessions, tokens, sockets,
+    config: CONFIG,
+    groups: GROUPS,
+    roam: { svc: ROAM_SVC, sql: ROAM_SQL },
+    versions: { mariadb: version, redis: redisVersion, node: process.version },
+    planted,
+    loadStart,
+    loadEnd,
+    windows: schedule.windows,
+    load,
+    history,
+    sampler,
+    watcher,
+    drained,
+    audit,
+    lost,
+    sessions,
+    tokens,
+    sockets,
     servers: slots.map((s) => ({ name: s.name, starts: s.starts })),
   });
   process.stdout.write(markdown);
@@ -203,10 +251,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 // Bounded: whatever happens, the run ends.
-setTimeout(() => {
-  log('the run took far longer than planned: stopping');
-  void finish(1);
-}, (CONFIG.seconds + 420) * 1000).unref();
+setTimeout(
+  () => {
+    log('the run took far longer than planned: stopping');
+    void finish(1);
+  },
+  (CONFIG.seconds + 420) * 1000,
+).unref();
 
 main().then(
   (code) => finish(code),

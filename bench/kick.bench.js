@@ -20,7 +20,11 @@ async function login(url, identifier) {
 const kickLatencies = (loginUrl, socketUrl, kickUrl, label) => logoutLatencies(loginUrl, socketUrl, kickUrl, label, KICKS);
 
 async function put(url, path, body, token) {
-  const res = await fetch(`${url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}${path}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -64,31 +68,43 @@ async function byReason(server, limited, row) {
   const staff = (await post(url, '/oa/auth/login', { phone: ADMIN.phone, password: ADMIN.password })).body.data.token;
 
   const a = await account();
-  row('signed_out (POST /me/devices/:id/sign-out)', await reasonLatencies(url, {
-    reason: 'signed_out',
-    prepare: (i) => phoneLogin(url, a.phone, a.password, `so-${a.userId}-${i}`),
-    kick: (i) => post(url, `/me/devices/so-${a.userId}-${i}/sign-out`, {}, a.token),
-  }), '<= 50');
+  row(
+    'signed_out (POST /me/devices/:id/sign-out)',
+    await reasonLatencies(url, {
+      reason: 'signed_out',
+      prepare: (i) => phoneLogin(url, a.phone, a.password, `so-${a.userId}-${i}`),
+      kick: (i) => post(url, `/me/devices/so-${a.userId}-${i}/sign-out`, {}, a.token),
+    }),
+    '<= 50',
+  );
 
   const b = await account();
-  row('kicked (staff sign-out)', await reasonLatencies(url, {
-    reason: 'kicked',
-    prepare: (i) => phoneLogin(url, b.phone, b.password, `st-${b.userId}-${i}`),
-    kick: (i) => post(url, `/admin/app-users/${b.userId}/devices/st-${b.userId}-${i}/sign-out`, {}, staff),
-  }), '<= 50');
+  row(
+    'kicked (staff sign-out)',
+    await reasonLatencies(url, {
+      reason: 'kicked',
+      prepare: (i) => phoneLogin(url, b.phone, b.password, `st-${b.userId}-${i}`),
+      kick: (i) => post(url, `/admin/app-users/${b.userId}/devices/st-${b.userId}-${i}/sign-out`, {}, staff),
+    }),
+    '<= 50',
+  );
 
   const c = await account();
   let password = c.password;
-  row('password_changed (PUT /me/password; includes verifying and hashing with argon2)', await reasonLatencies(url, {
-    reason: 'password_changed',
-    prepare: (i) => phoneLogin(url, c.phone, password, `pw-${c.userId}-${i}`),
-    kick: (i) => {
-      const next = `bench-password-${i + 2}`;
-      const sent = put(url, '/me/password', { currentPassword: password, newPassword: next }, c.token);
-      password = next;
-      return sent;
-    },
-  }), '<= 50 after hashing');
+  row(
+    'password_changed (PUT /me/password; includes verifying and hashing with argon2)',
+    await reasonLatencies(url, {
+      reason: 'password_changed',
+      prepare: (i) => phoneLogin(url, c.phone, password, `pw-${c.userId}-${i}`),
+      kick: (i) => {
+        const next = `bench-password-${i + 2}`;
+        const sent = put(url, '/me/password', { currentPassword: password, newPassword: next }, c.token);
+        password = next;
+        return sent;
+      },
+    }),
+    '<= 50 after hashing',
+  );
 
   // What those two requests spend in argon2 alone, with the service's parameters, for comparison.
   const argon2 = require('argon2');
@@ -103,21 +119,33 @@ async function byReason(server, limited, row) {
     await argon2.hash('bench-password-2', options);
     verifyAndHash.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
-  row('(argon2 verify + hash alone, in the bench process: the floor of a password change)', verifyAndHash.sort((x, y) => x - y), '-');
-  row('(argon2 verify alone: the floor of a phone login)', verifyOnly.sort((x, y) => x - y), '-');
+  row(
+    '(argon2 verify + hash alone, in the bench process: the floor of a password change)',
+    verifyAndHash.sort((x, y) => x - y),
+    '-',
+  );
+  row(
+    '(argon2 verify alone: the floor of a phone login)',
+    verifyOnly.sort((x, y) => x - y),
+    '-',
+  );
 
   // MAX_DEVICES_PER_USER=1: each login of the next device pushes the previous one out.
   const d = await account(limited.url);
   let next = await phoneLogin(limited.url, d.phone, d.password, `ov-${d.userId}-0`);
-  row('overflow (a phone login into a full account; includes verifying the password with argon2)', await reasonLatencies(limited.url, {
-    reason: 'overflow',
-    prepare: async () => next,
-    kick: async (i) => {
-      const res = await post(limited.url, '/auth/login', { phone: d.phone, password: d.password, identifier: `ov-${d.userId}-${i + 1}` });
-      next = res.body.data?.token;
-      return res;
-    },
-  }), '<= 50 after hashing');
+  row(
+    'overflow (a phone login into a full account; includes verifying the password with argon2)',
+    await reasonLatencies(limited.url, {
+      reason: 'overflow',
+      prepare: async () => next,
+      kick: async (i) => {
+        const res = await post(limited.url, '/auth/login', { phone: d.phone, password: d.password, identifier: `ov-${d.userId}-${i + 1}` });
+        next = res.body.data?.token;
+        return res;
+      },
+    }),
+    '<= 50 after hashing',
+  );
 }
 
 async function inBatches(items, size, work) {
@@ -150,13 +178,17 @@ async function main() {
 
     console.log('## Kick latency (bench/kick.bench.js)');
     console.log('');
-    console.log('Request sent to the client seeing its socket closed, in ms; one process unless said. Password and overflow kicks include the argon2 work of their request.');
+    console.log(
+      'Request sent to the client seeing its socket closed, in ms; one process unless said. Password and overflow kicks include the argon2 work of their request.',
+    );
     console.log('');
     console.log('| setting | kicks | p50 ms | p99 ms | p99 target |');
     console.log('|---|---:|---:|---:|---:|');
     rows.forEach((r) => console.log(r));
     console.log('');
-    console.log(`Memory per idle connection: ${(((rssAfter - rssBefore) * 1024) / IDLE / 1024).toFixed(1)} KiB of server RSS (${IDLE} sockets: ${(rssBefore / 1024).toFixed(0)} -> ${(rssAfter / 1024).toFixed(0)} MiB).`);
+    console.log(
+      `Memory per idle connection: ${(((rssAfter - rssBefore) * 1024) / IDLE / 1024).toFixed(1)} KiB of server RSS (${IDLE} sockets: ${(rssBefore / 1024).toFixed(0)} -> ${(rssAfter / 1024).toFixed(0)} MiB).`,
+    );
   } finally {
     sockets.forEach((s) => s.close());
     await world.close();

@@ -67,7 +67,10 @@ function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number): voi
 
 /** Whatever LOG_LEVEL says, a process that does not start says why: a JSON line on stderr. Exits 2 for a bad setting, else 1. */
 function startFailed(err: Error, code: 1 | 2): never {
-  pino({ messageKey: 'msg' }, pino.destination({ dest: 2, sync: true })).fatal({ err: code === 2 ? undefined : err }, `hi-server failed to start: ${err.message}`);
+  pino({ messageKey: 'msg' }, pino.destination({ dest: 2, sync: true })).fatal(
+    { err: code === 2 ? undefined : err },
+    `hi-server failed to start: ${err.message}`,
+  );
   process.exit(code);
 }
 

@@ -123,16 +123,24 @@ async function zombieTokens(load, redis, sql, sample = 200) {
   all.forEach(([, t]) => pipeline.exists(`session:${t.sessionId}`));
   const exists = (await pipeline.exec()).map(([, n]) => n === 1);
   const live = all.filter((_, i) => exists[i]);
-  const others = all.filter((_, i) => !exists[i]).sort(() => Math.random() - 0.5).slice(0, sample);
+  const others = all
+    .filter((_, i) => !exists[i])
+    .sort(() => Math.random() - 0.5)
+    .slice(0, sample);
   const tried = [...live, ...others];
   const answers = [];
   for (let i = 0; i < tried.length; i += 8) {
-    answers.push(...(await Promise.all(tried.slice(i, i + 8).map(async ([token, t]) => ({ token, t, r: await load.request('GET /me (final check)', 'GET', '/me', undefined, token) })))));
+    answers.push(
+      ...(await Promise.all(
+        tried.slice(i, i + 8).map(async ([token, t]) => ({ token, t, r: await load.request('GET /me (final check)', 'GET', '/me', undefined, token) })),
+      )),
+    );
   }
   const ok = answers.filter((a) => a.r.ok);
   const db = await truth(sql, { userIds: ok.map((a) => a.r.body.data.id), identifiers: ok.map((a) => a.t.identifier) });
   const zombies = ok.flatMap(({ t, r }) => {
-    const why = contradiction(db, r.body.data.id, t.identifier) ?? (exists[all.findIndex(([, x]) => x === t)] ? null : 'answers 200 without a session in Redis');
+    const why =
+      contradiction(db, r.body.data.id, t.identifier) ?? (exists[all.findIndex(([, x]) => x === t)] ? null : 'answers 200 without a session in Redis');
     return why ? [{ identifier: t.identifier, userId: r.body.data.id, sessionId: t.sessionId, why }] : [];
   });
   return { held: all.length, tried: tried.length, answered200: ok.length, zombies };

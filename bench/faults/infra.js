@@ -41,9 +41,7 @@ function which(candidates) {
 }
 
 function exited(child) {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((r) => child.once('exit', r));
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
 }
 
 async function until(what, probe, timeoutMs) {
@@ -88,10 +86,14 @@ async function startOwnRedis(dir, fsync) {
     async start() {
       child = track(spawn(binary, args, { stdio: ['ignore', logFd, logFd] }));
       const started = child;
-      await until(`redis-server on port ${port}`, async () => {
-        if (started.exitCode !== null) throw new Error('redis-server exited');
-        return redisPing(port);
-      }, 20000);
+      await until(
+        `redis-server on port ${port}`,
+        async () => {
+          if (started.exitCode !== null) throw new Error('redis-server exited');
+          return redisPing(port);
+        },
+        20000,
+      );
     },
     pause() {
       process.kill(child.pid, 'SIGSTOP');
@@ -164,11 +166,15 @@ class ServerSlot {
     fs.closeSync(fd);
     this.child = child;
     this.starts += 1;
-    await until(`${this.name} answering /health/live`, async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.name} exited (see ${this.logFile})`);
-      const res = await fetch(`${this.url}/health/live`, { signal: AbortSignal.timeout(1000) });
-      return res.ok;
-    }, 60000).catch(async (err) => {
+    await until(
+      `${this.name} answering /health/live`,
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.name} exited (see ${this.logFile})`);
+        const res = await fetch(`${this.url}/health/live`, { signal: AbortSignal.timeout(1000) });
+        return res.ok;
+      },
+      60000,
+    ).catch(async (err) => {
       child.kill('SIGKILL');
       await exited(child);
       throw err;

@@ -77,7 +77,10 @@ class Load {
     if (token) headers.authorization = `Bearer ${token}`;
     try {
       const res = await fetch(`${slot.url}${path}`, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       const text = await res.text();
       const end = this.now();
@@ -309,7 +312,10 @@ class Load {
     if (roll < 0.4) {
       const user = pick(this.byGroup.nickSql);
       const nickname = `sql-${(this.seq += 1)}`;
-      await this.sqlWrite(this.sql, 'SQL UPDATE nickname', `nickname:${user.id}`, nickname, 'UPDATE app_users SET nickname = ? WHERE id = ?', [nickname, user.id]);
+      await this.sqlWrite(this.sql, 'SQL UPDATE nickname', `nickname:${user.id}`, nickname, 'UPDATE app_users SET nickname = ? WHERE id = ?', [
+        nickname,
+        user.id,
+      ]);
       this.touch(userKeys(user));
     } else {
       const user = pick(roll < 0.7 ? this.byGroup.statusSql : this.byGroup.statusMixed);
@@ -347,9 +353,10 @@ class Load {
   async deviceMover() {
     const dev = pick(this.roamSvc);
     if (dev.gone) {
-      const r = Math.random() < 0.5
-        ? await this.deviceLogin('POST /auth/device (new device)', dev.identifier)
-        : await this.phoneLogin('POST /auth/login (device into an account)', pick(this.hubs), dev.identifier);
+      const r =
+        Math.random() < 0.5
+          ? await this.deviceLogin('POST /auth/device (new device)', dev.identifier)
+          : await this.phoneLogin('POST /auth/login (device into an account)', pick(this.hubs), dev.identifier);
       if (r.ok) dev.gone = false;
     } else if (dev.token && !dev.dead && Math.random() < 0.3) {
       const r = await this.request('DELETE /me/devices/:identifier', 'DELETE', `/me/devices/${dev.identifier}`, undefined, dev.token);
@@ -383,7 +390,9 @@ class Load {
     if (roll < 0.7) {
       const to = pick(this.hubs);
       await Promise.all([
-        after(jitter, () => this.sqlWrite(conn, 'SQL UPDATE devices SET user_id', key, to.id, 'UPDATE devices SET user_id = ? WHERE identifier = ?', [to.id, dev.identifier])),
+        after(jitter, () =>
+          this.sqlWrite(conn, 'SQL UPDATE devices SET user_id', key, to.id, 'UPDATE devices SET user_id = ? WHERE identifier = ?', [to.id, dev.identifier]),
+        ),
         after(-jitter, login),
       ]);
     } else if (roll < 0.85) {
@@ -393,7 +402,10 @@ class Load {
       ]);
     } else {
       const to = pick(this.hubs);
-      await this.sqlWrite(conn, 'SQL INSERT INTO devices', key, to.id, 'INSERT IGNORE INTO devices (identifier, user_id) VALUES (?, ?)', [dev.identifier, to.id]);
+      await this.sqlWrite(conn, 'SQL INSERT INTO devices', key, to.id, 'INSERT IGNORE INTO devices (identifier, user_id) VALUES (?, ?)', [
+        dev.identifier,
+        to.id,
+      ]);
       await login();
     }
     this.touch([deviceKey(dev.identifier)]);

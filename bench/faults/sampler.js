@@ -7,8 +7,14 @@
 const Redis = require('ioredis');
 
 const USER_COLUMNS = {
-  id: 'id', phone: 'phone', email: 'email', nickname: 'nickname', passwordHash: 'password_hash',
-  status: 'status', referCode: 'refer_code', referrerId: 'referrer_id',
+  id: 'id',
+  phone: 'phone',
+  email: 'email',
+  nickname: 'nickname',
+  passwordHash: 'password_hash',
+  status: 'status',
+  referCode: 'refer_code',
+  referrerId: 'referrer_id',
 };
 const DEVICE_COLUMNS = { id: 'id', identifier: 'identifier', userId: 'user_id', name: 'name', platform: 'platform' };
 
@@ -86,8 +92,13 @@ class Sampler {
    */
   constructor({ redisPort, sql, catalog, now, tickMs = 100, perTick = 12 }) {
     this.redis = new Redis({
-      port: redisPort, lazyConnect: true, commandTimeout: 500, maxRetriesPerRequest: 0,
-      enableOfflineQueue: false, retryStrategy: () => 200, connectionName: 'faults-sampler',
+      port: redisPort,
+      lazyConnect: true,
+      commandTimeout: 500,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => 200,
+      connectionName: 'faults-sampler',
     });
     this.redis.on('error', () => undefined);
     this.sql = sql;

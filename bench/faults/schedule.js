@@ -17,11 +17,13 @@ class Monitor {
   start() {
     this.loop = (async () => {
       while (this.running) {
-        await Promise.all(this.slots.map(async (slot) => {
-          const health = slot.up ? await healthOf(slot) : null;
-          if (health) this.latest.set(slot.name, { ...(health.cdc ?? {}), httpStatus: health.status, at: this.now() });
-          else if (!slot.up) this.latest.delete(slot.name);
-        }));
+        await Promise.all(
+          this.slots.map(async (slot) => {
+            const health = slot.up ? await healthOf(slot) : null;
+            if (health) this.latest.set(slot.name, { ...(health.cdc ?? {}), httpStatus: health.status, at: this.now() });
+            else if (!slot.up) this.latest.delete(slot.name);
+          }),
+        );
         await sleep(250);
       }
     })();

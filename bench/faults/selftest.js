@@ -31,7 +31,9 @@ async function plant({ load, db, dbName, log }) {
       await load.connectSocket(slot, dev);
       const to = load.hubs.find((h) => h.id !== dev.tokenUserId);
       await conn.query('UPDATE devices SET user_id = ? WHERE identifier = ?', [to.id, dev.identifier]);
-      planted.push(`device ${dev.identifier} (session and socket of user ${dev.tokenUserId}) moved to user ${to.id} with the binlog off (a zombie session, token and socket)`);
+      planted.push(
+        `device ${dev.identifier} (session and socket of user ${dev.tokenUserId}) moved to user ${to.id} with the binlog off (a zombie session, token and socket)`,
+      );
       break;
     }
   } finally {

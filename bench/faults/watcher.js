@@ -13,8 +13,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 class Watcher {
   constructor({ redisPort, sql, load, now, tickMs = 500 }) {
     this.redis = new Redis({
-      port: redisPort, lazyConnect: true, commandTimeout: 1000, maxRetriesPerRequest: 0,
-      enableOfflineQueue: false, retryStrategy: () => 200, connectionName: 'faults-watcher',
+      port: redisPort,
+      lazyConnect: true,
+      commandTimeout: 1000,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => 200,
+      connectionName: 'faults-watcher',
     });
     this.redis.on('error', () => undefined);
     Object.assign(this, { sql, load, now, tickMs });

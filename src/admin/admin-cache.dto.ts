@@ -12,38 +12,53 @@ const scopeMessage = (scopes: readonly string[]) => ({ message: `$property must 
 /** A bulk clear names its scope explicitly: over HTTP nothing is cleared by default. */
 export class ClearScopeQuery {
   @ApiProperty({ enum: CLEAR_SCOPES, description: 'required: nothing is cleared by default' })
-  @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES)) scope: ClearScope;
+  @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES))
+  scope: ClearScope;
 }
 
 export class ListKeysQuery {
   @ApiPropertyOptional({ enum: CLEAR_SCOPES, default: 'all' }) @IsOptional() @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES)) scope?: ClearScope;
   @ApiPropertyOptional({ pattern: CURSOR_PATTERN.source, description: 'cursor of the previous page; 0 or none to start' })
   @IsOptional()
-  @ValidateBy({ name: 'isScanCursor', validator: { validate: isScanCursor, defaultMessage: () => 'cursor must be a number from 0 to 18446744073709551615, or <master>-<number> on a Redis Cluster (the cursor of the previous page)' } })
+  @ValidateBy({
+    name: 'isScanCursor',
+    validator: {
+      validate: isScanCursor,
+      defaultMessage: () => 'cursor must be a number from 0 to 18446744073709551615, or <master>-<number> on a Redis Cluster (the cursor of the previous page)',
+    },
+  })
   cursor?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE, default: 100 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE) count?: number;
 }
 
 export class PhoneParam {
   @ApiProperty({ pattern: PHONE_PATTERN.source, example: '13452552490' })
-  @IsPhone() phone: string;
+  @IsPhone()
+  phone: string;
 }
 
 export class IdParam {
   @ApiProperty({ pattern: ID_PATTERN.source, example: '42' })
-  @Matches(ID_PATTERN, { message: '$property must be 1-20 digits' }) id: string;
+  @Matches(ID_PATTERN, { message: '$property must be 1-20 digits' })
+  id: string;
 }
 
 export class IdScopeQuery {
   @ApiPropertyOptional({ enum: ID_SCOPES, default: 'all' })
-  @IsOptional() @IsIn(ID_SCOPES, scopeMessage(ID_SCOPES)) scope?: IdScope;
+  @IsOptional()
+  @IsIn(ID_SCOPES, scopeMessage(ID_SCOPES))
+  scope?: IdScope;
 }
 
 export class AuditQuery {
   @ApiPropertyOptional({ enum: CLEAR_SCOPES, default: 'all' })
-  @IsOptional() @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES)) scope?: ClearScope;
+  @IsOptional()
+  @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES))
+  scope?: ClearScope;
   @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false', description: 'delete each stale key that still holds the audited value' })
-  @IsOptional() @IsIn(['true', 'false'], { message: '$property must be true or false' }) repair?: 'true' | 'false';
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: '$property must be true or false' })
+  repair?: 'true' | 'false';
 }
 
 export class CacheHealthResponse implements CacheHealth {
@@ -110,7 +125,11 @@ export class AuditReportResponse implements AuditReport {
   @ApiProperty({ description: 'cache keys examined' }) scanned: number;
   @ApiProperty({ description: 'keys of a layout the audit does not know (left alone)' }) unknown: number;
   @ApiProperty({ type: [StaleEntryResponse] }) stale: StaleEntryResponse[];
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, example: { row_differs: 0, row_gone: 1, index_wrong_id: 0, placeholder_for_existing_row: 0 } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'number' },
+    example: { row_differs: 0, row_gone: 1, index_wrong_id: 0, placeholder_for_existing_row: 0 },
+  })
   staleByReason: Record<StaleReason, number>;
   @ApiProperty({ description: 'stale keys deleted' }) repaired: number;
 }

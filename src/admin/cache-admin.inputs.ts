@@ -53,7 +53,10 @@ export function isScanCursor(value: unknown): boolean {
 const MAX_CURSOR = 2n ** 64n - 1n;
 
 export function parseCursor(value: string): string {
-  check(isScanCursor(value), 'cursor must be a number from 0 to 18446744073709551615, or <master>-<number> on a Redis Cluster (the cursor of the previous page)');
+  check(
+    isScanCursor(value),
+    'cursor must be a number from 0 to 18446744073709551615, or <master>-<number> on a Redis Cluster (the cursor of the previous page)',
+  );
   return value;
 }
 

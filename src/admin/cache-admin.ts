@@ -1,5 +1,18 @@
 import { isCluster, keyHolders, RedisClient } from '../redis/redis-client';
-import { CACHE_FAMILIES, CACHE_PREFIX, CACHE_SCOPES, CacheFamily, CacheScope, indexKey, keysOfRow, leaseKey, PLACEHOLDER, rowKey, scopeOfKey, scopePattern } from '../cache/cache-keys';
+import {
+  CACHE_FAMILIES,
+  CACHE_PREFIX,
+  CACHE_SCOPES,
+  CacheFamily,
+  CacheScope,
+  indexKey,
+  keysOfRow,
+  leaseKey,
+  PLACEHOLDER,
+  rowKey,
+  scopeOfKey,
+  scopePattern,
+} from '../cache/cache-keys';
 import { scanEach, scanUnlink, ScanProgress } from '../cache/keyspace';
 import { clusterState, ClusterState } from '../redis/cluster-state';
 import {
@@ -172,15 +185,12 @@ export class CacheAdmin {
       return [0, cursor];
     }
     const holder = dash === -1 ? NaN : Number(cursor.slice(0, dash));
-    if (!Number.isInteger(holder) || holder >= holders) throw new InvalidInputError(`cursor must be <master>-<cursor> with a master from 0 to ${holders - 1} on this cluster (the cursor of the previous page)`);
+    if (!Number.isInteger(holder) || holder >= holders)
+      throw new InvalidInputError(`cursor must be <master>-<cursor> with a master from 0 to ${holders - 1} on this cluster (the cursor of the previous page)`);
     return [holder, cursor.slice(dash + 1)];
   }
 
-  async clearScope(
-    scopeName: string,
-    onProgress?: (p: ScanProgress) => void,
-    options: { batch?: number } = {},
-  ): Promise<BulkClearResult> {
+  async clearScope(scopeName: string, onProgress?: (p: ScanProgress) => void, options: { batch?: number } = {}): Promise<BulkClearResult> {
     const scope = parseScope(scopeName);
     const count = options.batch === undefined ? BULK_SCAN_COUNT : parseBatch(options.batch);
     const started = Date.now();

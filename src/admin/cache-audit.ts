@@ -99,7 +99,11 @@ export class CacheAudit {
       for (const { segment, property } of [family.row, ...family.indexes]) {
         const group = entries.filter((e) => e.family === family && e.segment === segment);
         if (group.length === 0) continue;
-        const rows = await this.rowsBy(family, property, group.map((e) => e.lookup));
+        const rows = await this.rowsBy(
+          family,
+          property,
+          group.map((e) => e.lookup),
+        );
         for (const cached of group) {
           const entry = cached.isRow ? this.checkRow(cached, rows.get(cached.lookup)) : this.checkIndex(cached, rows.get(cached.lookup));
           if (entry) found.push({ entry, value: cached.value });

@@ -8,7 +8,8 @@ import type { AdminAppUserView, AppUserView } from './app-user.mapper';
 export class UpdateMeDto {
   @ApiProperty({
     example: 'Lin',
-    description: '1-32 user-perceived characters (an emoji sequence counts as one), not only whitespace, no control, invisible or direction-changing characters',
+    description:
+      '1-32 user-perceived characters (an emoji sequence counts as one), not only whitespace, no control, invisible or direction-changing characters',
   })
   @IsNickname()
   nickname: string;
@@ -33,7 +34,8 @@ export class UpdateAppUserStatusDto {
   @ApiPropertyOptional({
     format: 'date-time',
     example: '2026-12-01T08:00:00Z',
-    description: 'with status 2: the account comes back by itself at this time (ISO 8601 with a time zone, in the future, within 10 years); without it a disable lasts until an admin enables the account',
+    description:
+      'with status 2: the account comes back by itself at this time (ISO 8601 with a time zone, in the future, within 10 years); without it a disable lasts until an admin enables the account',
   })
   @IsOptional()
   @IsISO8601({ strict: true, strictSeparator: true }, { message: 'disabledUntil must be an ISO 8601 date-time' })
@@ -48,7 +50,7 @@ export class AppUserResponse implements AppUserView {
   @ApiProperty({ type: String, nullable: true }) email: string | null;
   @ApiProperty() nickname: string;
   @ApiProperty({ enum: [UserStatus.Active, UserStatus.Disabled], description: '1 active, 2 disabled' }) status: number;
-  @ApiProperty({ description: 'this user\'s own invite code' }) referCode: string;
+  @ApiProperty({ description: "this user's own invite code" }) referCode: string;
   @ApiProperty({ type: Number, nullable: true }) referrerId: number | null;
 }
 

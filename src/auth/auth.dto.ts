@@ -14,7 +14,8 @@ import {
 const IDENTIFIER_DOC = {
   example: 'ios-6b1f0c2e',
   pattern: IDENTIFIER_PATTERN.source,
-  description: 'the device\'s own name for itself, 1-128 of `A-Z a-z 0-9 . _ : -`, compared byte for byte (`Phone-1` and `phone-1` are two devices); it is not a secret',
+  description:
+    "the device's own name for itself, 1-128 of `A-Z a-z 0-9 . _ : -`, compared byte for byte (`Phone-1` and `phone-1` are two devices); it is not a secret",
 };
 const SECRET_DOC = {
   pattern: DEVICE_SECRET_PATTERN.source,

@@ -104,7 +104,9 @@ export class AuthService {
     const { user, attached } = await retryTransaction(this.dataSource, async (manager) => {
       if (await manager.getRepository(AppUser).existsBy({ phone: input.phone })) throw new AppError(ErrorCode.PHONE_EXISTS);
       const referrerId = input.inviteCode ? (await this.invites.resolve(input.inviteCode)).id : null;
-      const created = await this.users.create(manager, { phone: input.phone, passwordHash, referrerId }).catch(onDuplicateEntry(() => new AppError(ErrorCode.PHONE_EXISTS)));
+      const created = await this.users
+        .create(manager, { phone: input.phone, passwordHash, referrerId })
+        .catch(onDuplicateEntry(() => new AppError(ErrorCode.PHONE_EXISTS)));
       return { user: created, attached: await this.attach(manager, input, created) };
     });
     return this.startSession(user, input.identifier, attached, NO_SEAT, PHONE_LOGIN_REFUSED);
@@ -148,7 +150,13 @@ export class AuthService {
    * the password changed, the device moved, unbound or deleted, by the service or by hand) leaves
    * no session behind: see SessionIntegrity.
    */
-  private async startSession(user: AppUser, identifier: string, attached: Attached, seat: DeviceSeat, refused: Partial<Record<KickReason, ErrorSpec>>): Promise<LoginResult> {
+  private async startSession(
+    user: AppUser,
+    identifier: string,
+    attached: Attached,
+    seat: DeviceSeat,
+    refused: Partial<Record<KickReason, ErrorSpec>>,
+  ): Promise<LoginResult> {
     await seat.makeRoom();
     const { token, ended } = await this.integrity.issue(user.id, identifier, passwordFingerprint(user.passwordHash));
     if (ended) throw new AppError(refused[ended] ?? REVOKED_ERROR[ended]);

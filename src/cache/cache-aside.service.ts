@@ -121,7 +121,8 @@ export class CacheAsideService {
         const ttl = this.ttl(row);
         if (this.cluster) {
           const id = String(idOf(row));
-          if ((await this.fill(lease, [indexKey, id, ttl])) && (await this.redis.get(rowKey(id))) === null) await this.getRow(rowKey(id), codec, () => loadById(id), null);
+          if ((await this.fill(lease, [indexKey, id, ttl])) && (await this.redis.get(rowKey(id))) === null)
+            await this.getRow(rowKey(id), codec, () => loadById(id), null);
         } else {
           await this.fill(lease, [indexKey, String(idOf(row)), ttl], [rowKey(idOf(row)), codec.encode(row), ttl]);
         }
@@ -179,11 +180,7 @@ export class CacheAsideService {
   }
 
   /** Writes the keys if the lease still stands; whether it wrote them. */
-  private async fill(
-    lease: Lease,
-    first: [string, string, number],
-    second?: [string, string, number],
-  ): Promise<boolean> {
+  private async fill(lease: Lease, first: [string, string, number], second?: [string, string, number]): Promise<boolean> {
     if (lease.token === '') return false;
     if (lease.token === null) {
       await Promise.all([first, ...(second ? [second] : [])].map(([key, value, ttl]) => this.redis.set(key, value, 'EX', ttl)));

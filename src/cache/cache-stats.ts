@@ -25,9 +25,7 @@ export class CacheStats {
   }
 
   snapshot(): Record<string, EntityCounts & { hitRatio: number }> {
-    return Object.fromEntries(
-      [...this.counts].map(([entity, c]) => [entity, { ...c, hitRatio: c.hits + c.misses === 0 ? 0 : c.hits / (c.hits + c.misses) }]),
-    );
+    return Object.fromEntries([...this.counts].map(([entity, c]) => [entity, { ...c, hitRatio: c.hits + c.misses === 0 ? 0 : c.hits / (c.hits + c.misses) }]));
   }
 
   private entry(entity: string): EntityCounts {

@@ -121,7 +121,12 @@ async function unlinkEach(node: Redis, keys: string[]): Promise<number> {
  * Every key matching `pattern`, a SCAN step at a time (`onKeys` per step), over the one server or
  * every master in turn. `onKeys` gets the fraction of the keyspace covered so far.
  */
-export async function scanEach(redis: RedisClient, pattern: string, count: number, onKeys: (keys: string[], fraction: number) => Promise<void> | void): Promise<void> {
+export async function scanEach(
+  redis: RedisClient,
+  pattern: string,
+  count: number,
+  onKeys: (keys: string[], fraction: number) => Promise<void> | void,
+): Promise<void> {
   const holders = keyHolders(redis);
   for (const [i, node] of holders.entries()) {
     let cursor = '0';

@@ -20,7 +20,12 @@ interface Field {
 export function entityCodec<T extends object>(entity: string, metadata: EntityMetadata): RowCodec<T> {
   const fields: Field[] = metadata.columns.map((column) => ({
     property: column.propertyName,
-    kind: column.isCreateDate || column.isUpdateDate || /date|time/.test(String(column.type)) ? 'date' : INTEGER_TYPES.has(String(column.type)) ? 'integer' : 'string',
+    kind:
+      column.isCreateDate || column.isUpdateDate || /date|time/.test(String(column.type))
+        ? 'date'
+        : INTEGER_TYPES.has(String(column.type))
+          ? 'integer'
+          : 'string',
     nullable: column.isNullable,
   }));
   const prototype = (metadata.target as { prototype: object }).prototype;

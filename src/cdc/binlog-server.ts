@@ -27,7 +27,7 @@ export class BinlogServer implements OnApplicationShutdown {
   async currentEnd(): Promise<BinlogPosition> {
     const end = await this.end();
     const [{ version }] = await this.query('SELECT VERSION() AS version');
-    let gtid: string | null = null;
+    let gtid: string | null;
     if (/mariadb/i.test(version)) {
       [{ gtid }] = await this.query('SELECT @@GLOBAL.gtid_binlog_pos AS gtid');
     } else {
@@ -72,7 +72,10 @@ export class BinlogServer implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     const conn = this.conn;
     this.conn = undefined;
-    await conn?.then((c) => c.end().catch(() => c.destroy()), () => undefined);
+    await conn?.then(
+      (c) => c.end().catch(() => c.destroy()),
+      () => undefined,
+    );
   }
 
   private async query(sql: string, params: unknown[] = []): Promise<RowDataPacket[]> {

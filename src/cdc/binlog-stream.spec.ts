@@ -54,7 +54,12 @@ describe('BinlogStream', () => {
   it('opens at a file and position, filtered to the cached tables, and hands on events with the position after each', async () => {
     const opened = stream.open({ file: 'bin.000002', position: 4, gtid: null }, handlers);
     await tick();
-    expect(clients[0].started).toMatchObject({ serverId: 77, filename: 'bin.000002', position: 4, includeSchema: { hi: ['app_users', 'oa_users', 'devices'] } });
+    expect(clients[0].started).toMatchObject({
+      serverId: 77,
+      filename: 'bin.000002',
+      position: 4,
+      includeSchema: { hi: ['app_users', 'oa_users', 'devices'] },
+    });
     clients[0].becomeReady();
     expect(await opened).toBe(true);
     clients[0].send(120);

@@ -10,8 +10,19 @@ export const ZONGJI_FACTORY = Symbol('ZONGJI_FACTORY');
 export type ZongJiFactory = (dsn: ZongJiDsn) => ZongJi;
 
 const EVENTS = [
-  'tablemap', 'writerows', 'updaterows', 'deleterows', 'query', 'xid', 'rotate',
-  'mariadbgtid', 'gtid', 'heartbeat', 'binlogcheckpoint', 'mariadbgtidlist', 'previousgtids',
+  'tablemap',
+  'writerows',
+  'updaterows',
+  'deleterows',
+  'query',
+  'xid',
+  'rotate',
+  'mariadbgtid',
+  'gtid',
+  'heartbeat',
+  'binlogcheckpoint',
+  'mariadbgtidlist',
+  'previousgtids',
 ];
 const READY_TIMEOUT_MS = 10_000;
 

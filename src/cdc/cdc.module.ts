@@ -27,7 +27,13 @@ import { loadZongJi } from './zongji.loader';
     CdcStatus,
     SessionEnder,
     { provide: LEADER_LOCK, inject: [AppConfig], useFactory: (config: AppConfig) => new LeaderLock(config.DB_NAME, cdcConnectionOptions(config)) },
-    { provide: ZONGJI_FACTORY, useFactory: () => { const ZongJi = loadZongJi(); return (dsn: ConstructorParameters<typeof ZongJi>[0]) => new ZongJi(dsn); } },
+    {
+      provide: ZONGJI_FACTORY,
+      useFactory: () => {
+        const ZongJi = loadZongJi();
+        return (dsn: ConstructorParameters<typeof ZongJi>[0]) => new ZongJi(dsn);
+      },
+    },
   ],
   exports: [CdcStatus, ChangeCapture],
 })

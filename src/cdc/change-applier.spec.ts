@@ -54,7 +54,10 @@ describe('ChangeApplier', () => {
     applier.push([{ kind: 'keys', keys: ['k1'] }]);
     await applier.idle();
     applier.push([
-      { kind: 'commit', transaction: tx(100, { keys: ['k1'], probe: { table: 'app_users', id: 7 }, endings: [{ kind: 'user', userId: 7, reason: 'deleted' }] }) },
+      {
+        kind: 'commit',
+        transaction: tx(100, { keys: ['k1'], probe: { table: 'app_users', id: 7 }, endings: [{ kind: 'user', userId: 7, reason: 'deleted' }] }),
+      },
     ]);
     await applier.idle();
     expect(log).toEqual(['invalidate k1', 'visible 7', 'invalidate k1', 'end 1', 'checkpoint 100']);
@@ -62,7 +65,12 @@ describe('ChangeApplier', () => {
   });
 
   it('applies what queued up together: one visibility wait for the last transaction, one invalidation', async () => {
-    applier.push([{ kind: 'keys', keys: ['a'] }, { kind: 'commit', transaction: tx(100, { keys: ['a'], probe: { table: 'app_users', id: 1 } }) }, { kind: 'keys', keys: ['b'] }, { kind: 'commit', transaction: tx(200, { keys: ['b'], probe: { table: 'devices', id: 2 } }) }]);
+    applier.push([
+      { kind: 'keys', keys: ['a'] },
+      { kind: 'commit', transaction: tx(100, { keys: ['a'], probe: { table: 'app_users', id: 1 } }) },
+      { kind: 'keys', keys: ['b'] },
+      { kind: 'commit', transaction: tx(200, { keys: ['b'], probe: { table: 'devices', id: 2 } }) },
+    ]);
     await applier.idle();
     expect(log).toEqual(['invalidate a,b', 'visible 2', 'invalidate a,b', 'checkpoint 200']);
   });

@@ -61,7 +61,9 @@ export class ChangeCapture implements OnApplicationBootstrap, BeforeApplicationS
       this.logger.log('CDC_MODE=off: changes made outside the service (hand-written SQL) are left to the operator tools (npm run cache, /admin/cache)');
       return;
     }
-    this.logger.log(`CDC_MODE=binlog: tailing the binary log of ${this.config.DB_HOST}:${this.config.DB_PORT} for ${this.config.DB_NAME}.{${CACHED_TABLES.join(',')}}`);
+    this.logger.log(
+      `CDC_MODE=binlog: tailing the binary log of ${this.config.DB_HOST}:${this.config.DB_PORT} for ${this.config.DB_NAME}.{${CACHED_TABLES.join(',')}}`,
+    );
     this.election.run({ elected: () => this.serially(() => this.lead()), deposed: () => this.serially(() => this.standBy()) });
     this.heartbeat = setInterval(() => void this.serially(() => this.beat()), this.config.CDC_HEARTBEAT_SECONDS * 1000);
     this.heartbeat.unref();
@@ -191,7 +193,9 @@ export class ChangeCapture implements OnApplicationBootstrap, BeforeApplicationS
     this.closeStream();
     await this.applier.idle();
     const end = await this.server.currentEnd();
-    this.applier.push([{ kind: 'commit', transaction: { position: end, committedAt: Date.now(), keys: [], tables: CACHED_TABLES, endings: [], probe: null, relevant: true } }]);
+    this.applier.push([
+      { kind: 'commit', transaction: { position: end, committedAt: Date.now(), keys: [], tables: CACHED_TABLES, endings: [], probe: null, relevant: true } },
+    ]);
     await this.applier.idle();
     await this.openStream();
   }
@@ -206,12 +210,16 @@ export class ChangeCapture implements OnApplicationBootstrap, BeforeApplicationS
     const applied = this.applier.applied;
     this.status.bytesBehind = applied ? await this.server.bytesBehind(applied, end) : null;
     if (this.stream.isOpen && this.watch.silent(this.status.received, end, Date.now())) {
-      this.logger.warn(`the binlog stream has been silent for ${Math.round((Date.now() - (this.stream.lastEventAt ?? 0)) / 1000)} s while the server moved on: reconnecting`);
+      this.logger.warn(
+        `the binlog stream has been silent for ${Math.round((Date.now() - (this.stream.lastEventAt ?? 0)) / 1000)} s while the server moved on: reconnecting`,
+      );
       this.reconnect();
     }
     const lag = this.status.lagSeconds();
     if ((lag ?? 0) > this.config.CDC_HEARTBEAT_SECONDS || this.beats % LAG_LOG_EVERY === 0) {
-      this.logger.log(`change capture: lag ${lag ?? '?'} s, ${this.status.bytesBehind ?? '?'} byte(s) behind, applied ${describePosition(applied as BinlogPosition | null)}`);
+      this.logger.log(
+        `change capture: lag ${lag ?? '?'} s, ${this.status.bytesBehind ?? '?'} byte(s) behind, applied ${describePosition(applied as BinlogPosition | null)}`,
+      );
     }
   }
 }

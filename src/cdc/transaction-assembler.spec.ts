@@ -55,21 +55,29 @@ describe('TransactionAssembler', () => {
   });
 
   it('a transaction of other tables only is not relevant (and not checkpointed)', () => {
-    expect(commits(feed(new TransactionAssembler('hi', images), [rows('writerows', 4, [{ id: 1 }]), xid()]))[0]).toMatchObject({ keys: [], relevant: false, probe: null });
+    expect(commits(feed(new TransactionAssembler('hi', images), [rows('writerows', 4, [{ id: 1 }]), xid()]))[0]).toMatchObject({
+      keys: [],
+      relevant: false,
+      probe: null,
+    });
   });
 
-  it('ends a deleted user\'s sessions, and a disabled one\'s, but not on other updates', () => {
+  it("ends a deleted user's sessions, and a disabled one's, but not on other updates", () => {
     const endings = (event: BinlogEvent) => commits(feed(new TransactionAssembler('hi', images), [event, xid()]))[0].endings;
     expect(endings(rows('deleterows', 1, [user]))).toEqual([{ kind: 'user', userId: 7, reason: 'deleted' }]);
-    expect(endings(rows('updaterows', 1, [{ before: user, after: { ...user, status: UserStatus.Disabled } }]))).toEqual([{ kind: 'user', userId: 7, reason: 'disabled' }]);
+    expect(endings(rows('updaterows', 1, [{ before: user, after: { ...user, status: UserStatus.Disabled } }]))).toEqual([
+      { kind: 'user', userId: 7, reason: 'disabled' },
+    ]);
     expect(endings(rows('updaterows', 1, [{ before: user, after: { ...user, phone: '13900000000' } }]))).toEqual([]);
     expect(endings(rows('writerows', 1, [user]))).toEqual([]);
   });
 
-  it('ends a deleted device\'s sessions as unbound and a moved one\'s as migrated, under the old user', () => {
+  it("ends a deleted device's sessions as unbound and a moved one's as migrated, under the old user", () => {
     const endings = (event: BinlogEvent) => commits(feed(new TransactionAssembler('hi', images), [event, xid()]))[0].endings;
     expect(endings(rows('deleterows', 2, [device]))).toEqual([{ kind: 'device', userId: 7, identifier: 'dev-1', reason: 'unbound' }]);
-    expect(endings(rows('updaterows', 2, [{ before: device, after: { ...device, user_id: 9 } }]))).toEqual([{ kind: 'device', userId: 7, identifier: 'dev-1', reason: 'migrated' }]);
+    expect(endings(rows('updaterows', 2, [{ before: device, after: { ...device, user_id: 9 } }]))).toEqual([
+      { kind: 'device', userId: 7, identifier: 'dev-1', reason: 'migrated' },
+    ]);
     expect(endings(rows('updaterows', 2, [{ before: device, after: { ...device, name: 'x' } }]))).toEqual([]);
     expect(endings(rows('deleterows', 3, [{ id: 1, phone: '1' }]))).toEqual([]);
   });

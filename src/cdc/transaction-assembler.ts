@@ -44,8 +44,7 @@ export interface CapturedTransaction {
 
 export type CapturedChange =
   /** Keys to invalidate at once, as the rows arrive; the commit invalidates them again once visible. */
-  | { kind: 'keys'; keys: string[] }
-  | { kind: 'commit'; transaction: CapturedTransaction };
+  { kind: 'keys'; keys: string[] } | { kind: 'commit'; transaction: CapturedTransaction };
 
 const MAX_KEYS_PER_TRANSACTION = 100_000;
 
@@ -102,7 +101,11 @@ export class TransactionAssembler {
     const name = table.tableName;
     const keys: string[] = [];
     for (const row of event.rows) {
-      const [before, after] = isChange(row) ? [this.images(name, row.before), this.images(name, row.after)] : deleted ? [this.images(name, row), null] : [null, this.images(name, row)];
+      const [before, after] = isChange(row)
+        ? [this.images(name, row.before), this.images(name, row.after)]
+        : deleted
+          ? [this.images(name, row), null]
+          : [null, this.images(name, row)];
       for (const image of [before, after]) if (image) keys.push(...keysOfRow(family, image));
       this.endings.push(...endingsOf(name, before, after));
       this.probe ??= { table: name, id: Number((after ?? before)!.id) };
@@ -120,7 +123,15 @@ export class TransactionAssembler {
 
   private commit(position: BinlogPosition, committedAt: number): CapturedChange {
     const relevant = this.probe !== null || this.tables.size > 0;
-    const transaction: CapturedTransaction = { position, committedAt, keys: this.keys, tables: [...this.tables], endings: this.endings, probe: this.probe, relevant };
+    const transaction: CapturedTransaction = {
+      position,
+      committedAt,
+      keys: this.keys,
+      tables: [...this.tables],
+      endings: this.endings,
+      probe: this.probe,
+      relevant,
+    };
     this.reset();
     return { kind: 'commit', transaction };
   }

@@ -46,26 +46,44 @@ function cliConfig(env: CliIo['env']): AppConfig {
 /** The few modules staff users need: config, Redis, MySQL (with the cache subscriber), staff. */
 async function withStaff<T>(config: AppConfig, work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   // Loaded here so that a usage error answers without loading Nest and TypeORM.
-  const [{ Module }, { NestFactory }, { EventEmitterModule }, { TypeOrmModule }, { ConfigModule }, { RedisModule }, { DatabaseModule }, { CacheModule }, { SessionModule }, ...staff] =
-    await Promise.all([
-      import('@nestjs/common'),
-      import('@nestjs/core'),
-      import('@nestjs/event-emitter'),
-      import('@nestjs/typeorm'),
-      import('../config/config.module'),
-      import('../redis/redis.module'),
-      import('../database/database.module'),
-      import('../cache/cache.module'),
-      import('../session/session.module'),
-      import('../oa-user/oa-user.entity'),
-      import('../oa-user/oa-user.repository'),
-      import('../oa-user/oa-user.service'),
-      import('../oa-user/staff-session.service'),
-    ]);
+  const [
+    { Module },
+    { NestFactory },
+    { EventEmitterModule },
+    { TypeOrmModule },
+    { ConfigModule },
+    { RedisModule },
+    { DatabaseModule },
+    { CacheModule },
+    { SessionModule },
+    ...staff
+  ] = await Promise.all([
+    import('@nestjs/common'),
+    import('@nestjs/core'),
+    import('@nestjs/event-emitter'),
+    import('@nestjs/typeorm'),
+    import('../config/config.module'),
+    import('../redis/redis.module'),
+    import('../database/database.module'),
+    import('../cache/cache.module'),
+    import('../session/session.module'),
+    import('../oa-user/oa-user.entity'),
+    import('../oa-user/oa-user.repository'),
+    import('../oa-user/oa-user.service'),
+    import('../oa-user/staff-session.service'),
+  ]);
   const [{ OaUser }, { OaUserRepository }, { OaUserService }, { StaffSessionService }] = staff;
   // OaUserModule's providers without its controllers, whose guards want the HTTP stack.
   @Module({
-    imports: [ConfigModule.forRoot(config), EventEmitterModule.forRoot(), RedisModule, DatabaseModule, CacheModule, TypeOrmModule.forFeature([OaUser]), SessionModule],
+    imports: [
+      ConfigModule.forRoot(config),
+      EventEmitterModule.forRoot(),
+      RedisModule,
+      DatabaseModule,
+      CacheModule,
+      TypeOrmModule.forFeature([OaUser]),
+      SessionModule,
+    ],
     providers: [OaUserRepository, OaUserService, StaffSessionService],
   })
   class AdminCliModule {}

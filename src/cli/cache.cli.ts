@@ -60,8 +60,7 @@ function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, pro
     io,
   );
 
-  const scopeOption = (scopes: readonly string[]) =>
-    new Option('--scope <scope>', 'which cache family').choices(scopes as string[]).default('all');
+  const scopeOption = (scopes: readonly string[]) => new Option('--scope <scope>', 'which cache family').choices(scopes as string[]).default('all');
 
   program
     .command('all')
@@ -74,10 +73,7 @@ function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, pro
       const cfg = config();
       await withRedis(cfg, async (redis) => {
         const progress = new ProgressReporter(`clear ${scope}`, io.stderr, progressEvery());
-        const result = await adminOf(redis, cfg).clearScope(scope, (p) =>
-          progress.update({ fraction: p.fraction, detail: `deleted ${p.deleted}` }),
-          { batch },
-        );
+        const result = await adminOf(redis, cfg).clearScope(scope, (p) => progress.update({ fraction: p.fraction, detail: `deleted ${p.deleted}` }), { batch });
         progress.finish({ fraction: 1, detail: `deleted ${result.deleted}` });
         out().print(`deleted ${result.deleted} key(s) of scope ${scope} in ${result.ms} ms`, result);
       });
@@ -122,7 +118,9 @@ function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, pro
       const cfg = config();
       await withRedis(cfg, async (redis) => {
         const page = await adminOf(redis, cfg).listKeys(query);
-        const counts = Object.entries(page.counts).map(([k, v]) => `${k}=${v}`).join(' ');
+        const counts = Object.entries(page.counts)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ');
         out().print([...page.keys, `next cursor: ${page.cursor}`, `counts: ${counts}`].join('\n'), page);
       });
     });
@@ -134,7 +132,9 @@ function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, pro
       const cfg = config();
       const health = await withRedis(cfg, (redis) => adminOf(redis, cfg).health());
       if (!health.reachable) throw new Failure(`Redis at ${describeRedis(cfg)} did not answer: ${health.error ?? `cluster state ${health.cluster?.state}`}`);
-      const cluster = health.cluster ? `, cluster ${health.cluster.state}: ${health.cluster.mastersAnswering} of ${health.cluster.masters} masters answer, ${health.cluster.slotsOk} slots ok` : '';
+      const cluster = health.cluster
+        ? `, cluster ${health.cluster.state}: ${health.cluster.mastersAnswering} of ${health.cluster.masters} masters answer, ${health.cluster.slotsOk} slots ok`
+        : '';
       out().print(`Redis ${health.version} at ${describeRedis(cfg)} answered in ${health.roundTripMs} ms${cluster}`, health);
     });
 

@@ -6,7 +6,10 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** Help asked for goes to stdout and succeeds; commander's refusals go to stderr. */
 export function outputTo(program: Command, io: CliIo): Command {
-  return program.exitOverride().showHelpAfterError().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  return program
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 }
 
 /**

@@ -10,7 +10,12 @@ import { ErrorCode } from './error-codes';
  */
 export function frameworkError(err: Error & { statusCode?: number; code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
   const status = err.statusCode ?? 400;
-  const msg = err.code === 'FST_ERR_BAD_URL' ? 'the URL is not validly encoded' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : ErrorCode.INVALID_PARAM.msg;
+  const msg =
+    err.code === 'FST_ERR_BAD_URL'
+      ? 'the URL is not validly encoded'
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'a path parameter is too long'
+        : ErrorCode.INVALID_PARAM.msg;
   void reply.code(status).send({ code: ErrorCode.INVALID_PARAM.code, msg });
 }
 

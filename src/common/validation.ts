@@ -9,16 +9,12 @@ export const IDENTIFIER_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Device secrets are issued as 43 base64url characters; anything else cannot be one. */
 export const DEVICE_SECRET_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 
-export const IsPhone = () =>
-  applyDecorators(IsString(), Matches(PHONE_PATTERN, { message: '$property must be 5-20 digits, optionally after a +' }));
+export const IsPhone = () => applyDecorators(IsString(), Matches(PHONE_PATTERN, { message: '$property must be 5-20 digits, optionally after a +' }));
 
 export const IsPassword = () => applyDecorators(IsString(), Length(8, 128, { message: '$property must be 8-128 characters' }));
 
 export const IsDeviceIdentifier = () =>
-  applyDecorators(
-    IsString(),
-    Matches(IDENTIFIER_PATTERN, { message: '$property must be 1-128 letters, digits, dots, colons, dashes or underscores' }),
-  );
+  applyDecorators(IsString(), Matches(IDENTIFIER_PATTERN, { message: '$property must be 1-128 letters, digits, dots, colons, dashes or underscores' }));
 
 export const IsOptionalDeviceSecret = () =>
   applyDecorators(IsOptional(), IsString(), Matches(DEVICE_SECRET_PATTERN, { message: '$property must be the deviceSecret a login returned' }));
@@ -42,7 +38,7 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 // inside an emoji ZWJ sequence, a variation selector after a visible character, the tags of a
 // subdivision flag. Everything else of their kind is refused.
 const SEQUENCE_PARTS =
-  /(?<=\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0F]?)\u200D(?=\p{Extended_Pictographic})|(?<=[^\p{Default_Ignorable_Code_Point}\p{White_Space}])[\uFE0E\uFE0F]|(?<=\u{1F3F4}[\u{E0020}-\u{E007E}]*)[\u{E0020}-\u{E007F}]/gu;
+  /(?<=\p{Extended_Pictographic}(?:[\u{1F3FB}-\u{1F3FF}]|\uFE0F)?)\u200D(?=\p{Extended_Pictographic})|(?<=[^\p{Default_Ignorable_Code_Point}\p{White_Space}])[\uFE0E\uFE0F]|(?<=\u{1F3F4}[\u{E0020}-\u{E007E}]*)[\u{E0020}-\u{E007F}]/gu;
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 
 /** Why a nickname is refused (CONTRACT section 3), or null when it is fine. */

@@ -48,8 +48,7 @@ class IdleTimeoutRule implements ValidatorConstraintInterface {
   }
 }
 
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value);
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -156,9 +155,7 @@ export function trustProxyOption(value: string | undefined): boolean | number | 
 /** The one place that reads the environment (STYLE rule 6). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
-  const plain = Object.fromEntries(
-    Object.entries(env).filter(([key, value]) => known.includes(key) && value !== undefined),
-  );
+  const plain = Object.fromEntries(Object.entries(env).filter(([key, value]) => known.includes(key) && value !== undefined));
   const config = plainToInstance(AppConfig, plain, { exposeDefaultValues: true });
   const errors = validateSync(config, { forbidUnknownValues: false });
   if (errors.length > 0) {

@@ -13,7 +13,7 @@ import { prepareDatabase } from './prepare-database';
         try {
           await prepareDatabase(config, (line) => logger.log(line));
         } catch (err) {
-          throw new Error(`MySQL at ${config.DB_HOST}:${config.DB_PORT} (DB_HOST/DB_PORT/DB_USER/DB_NAME): ${(err as Error).message}`);
+          throw new Error(`MySQL at ${config.DB_HOST}:${config.DB_PORT} (DB_HOST/DB_PORT/DB_USER/DB_NAME): ${(err as Error).message}`, { cause: err });
         }
         return { ...dataSourceOptions(config), retryAttempts: 0 };
       },

@@ -108,7 +108,11 @@ export class DeviceManager {
    */
   async moveAll(manager: EntityManager, fromUserId: number, to: { id: number; pw: string }, by: EndedBy): Promise<PendingEndings | null> {
     const moved = await this.devices.moveDevicesToUser(manager, fromUserId, to.id, to.pw);
-    return this.endings.record(manager, moved.flatMap((device) => endingsOfDeviceChange({ identifier: device.identifier, userId: fromUserId }, device)), by);
+    return this.endings.record(
+      manager,
+      moved.flatMap((device) => endingsOfDeviceChange({ identifier: device.identifier, userId: fromUserId }, device)),
+      by,
+    );
   }
 
   /** After the move committed: every session of every moved device ends as `migrated`. */

@@ -42,7 +42,11 @@ export class DevicePresence {
   }
 
   async add({ identifier, socketId }: PresenceEntry, ttlMs: number): Promise<void> {
-    await this.redis.multi().zadd(Keys.online(identifier), Date.now() + ttlMs, socketId).pexpire(Keys.online(identifier), ttlMs).exec();
+    await this.redis
+      .multi()
+      .zadd(Keys.online(identifier), Date.now() + ttlMs, socketId)
+      .pexpire(Keys.online(identifier), ttlMs)
+      .exec();
   }
 
   async remove({ identifier, sessionId, socketId }: PresenceEntry): Promise<void> {
@@ -54,7 +58,9 @@ export class DevicePresence {
     const until = now + ttlMs;
     await Promise.all(
       entries.flatMap(({ identifier, sessionId, socketId }) =>
-        [Keys.online(identifier), Keys.sockets(sessionId)].map((key) => this.redis.multi().zadd(key, until, socketId).pexpire(key, ttlMs).zremrangebyscore(key, '-inf', now).exec()),
+        [Keys.online(identifier), Keys.sockets(sessionId)].map((key) =>
+          this.redis.multi().zadd(key, until, socketId).pexpire(key, ttlMs).zremrangebyscore(key, '-inf', now).exec(),
+        ),
       ),
     );
   }

@@ -1,12 +1,6 @@
 import { Inject, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client';
-import {
-  OnGatewayConnection,
-  OnGatewayDisconnect,
-  OnGatewayInit,
-  WebSocketGateway,
-  WebSocketServer,
-} from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
@@ -93,7 +87,10 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
       if (!withinRate()) return this.refuseFlood(socket);
       // An inbound event from a session that ended is answered with the kick it missed; one of a
       // live session counts as its use.
-      this.sessions.checkAlive(sessionId).then((alive) => (alive ? next() : void this.kickLocal(socket)), () => next());
+      this.sessions.checkAlive(sessionId).then(
+        (alive) => (alive ? next() : void this.kickLocal(socket)),
+        () => next(),
+      );
     });
     await this.presence.add({ ...socket.data, socketId: socket.id }, this.presenceTtlMs).catch(() => undefined);
     // The session may have ended between the handshake and joining the rooms.
@@ -153,7 +150,12 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   async sweep(): Promise<number> {
     const sockets = [...this.namespace.sockets.values()];
     if (sockets.length === 0) return 0;
-    await this.presence.refresh(sockets.map((s) => ({ ...s.data, socketId: s.id })), this.presenceTtlMs).catch(() => undefined);
+    await this.presence
+      .refresh(
+        sockets.map((s) => ({ ...s.data, socketId: s.id })),
+        this.presenceTtlMs,
+      )
+      .catch(() => undefined);
     // The sessions as Redis holds them (with the password they stand on), not as the sockets remember them.
     const live = await this.store.sessionsById([...new Set(sockets.map(({ data }) => data.sessionId))]);
     const ended = new Set(sockets.map(({ data }) => data.sessionId).filter((sid) => !live.has(sid)));

@@ -51,23 +51,33 @@ export class DeviceRepository {
   async sessionFacts(sessions: Array<{ userId: number; identifier: string }>): Promise<SessionFacts[]> {
     const devices = new Map<string, { owner: number; mark: SignOutMark | null; ownerFacts: UserFacts | null }>();
     for (const chunk of chunks([...new Set(sessions.map((s) => s.identifier))])) {
-      const rows: Array<{ identifier: string; user_id: number; secret_for: string | null; status: number | null; password_hash: string | null }> = await this.repo.query(
-        'SELECT d.identifier, d.user_id, d.secret_for, u.status, u.password_hash FROM devices d LEFT JOIN app_users u ON u.id = d.user_id WHERE d.identifier IN (?)',
-        [chunk],
-      );
-      for (const row of rows) devices.set(row.identifier, { owner: Number(row.user_id), mark: isSignOutMark(row.secret_for) ? row.secret_for : null, ownerFacts: userFacts(row) });
+      const rows: Array<{ identifier: string; user_id: number; secret_for: string | null; status: number | null; password_hash: string | null }> =
+        await this.repo.query(
+          'SELECT d.identifier, d.user_id, d.secret_for, u.status, u.password_hash FROM devices d LEFT JOIN app_users u ON u.id = d.user_id WHERE d.identifier IN (?)',
+          [chunk],
+        );
+      for (const row of rows)
+        devices.set(row.identifier, { owner: Number(row.user_id), mark: isSignOutMark(row.secret_for) ? row.secret_for : null, ownerFacts: userFacts(row) });
     }
     // A session whose device is gone, or belongs to someone else, still needs its own user's facts.
     const users = new Map<number, UserFacts>();
     const unknown = [...new Set(sessions.filter((s) => devices.get(s.identifier)?.owner !== s.userId).map((s) => s.userId))];
     for (const chunk of chunks(unknown)) {
-      const rows: Array<{ id: number; status: number; password_hash: string | null }> = await this.repo.query('SELECT id, status, password_hash FROM app_users WHERE id IN (?)', [chunk]);
+      const rows: Array<{ id: number; status: number; password_hash: string | null }> = await this.repo.query(
+        'SELECT id, status, password_hash FROM app_users WHERE id IN (?)',
+        [chunk],
+      );
       for (const row of rows) users.set(Number(row.id), userFacts(row)!);
     }
     return sessions.map(({ userId, identifier }) => {
       const device = devices.get(identifier);
       const user = device?.owner === userId ? device.ownerFacts : (users.get(userId) ?? null);
-      return { deviceOwner: device?.owner ?? null, deviceSignedOut: device?.mark ?? null, userStatus: user?.status ?? null, passwordFingerprint: user?.fingerprint ?? null };
+      return {
+        deviceOwner: device?.owner ?? null,
+        deviceSignedOut: device?.mark ?? null,
+        userStatus: user?.status ?? null,
+        passwordFingerprint: user?.fingerprint ?? null,
+      };
     });
   }
 
@@ -137,14 +147,24 @@ export class DeviceRepository {
 
   /** The fingerprint of the user's password as MySQL has it now; null when the user is gone. */
   private async ownerFingerprint(manager: EntityManager, userId: number, lock = false): Promise<string | null> {
-    const rows: Array<{ password_hash: string | null }> = await manager.query(`SELECT password_hash FROM app_users WHERE id = ?${lock ? ' FOR UPDATE' : ''}`, [userId]);
+    const rows: Array<{ password_hash: string | null }> = await manager.query(`SELECT password_hash FROM app_users WHERE id = ?${lock ? ' FOR UPDATE' : ''}`, [
+      userId,
+    ]);
     return rows.length > 0 ? passwordFingerprint(rows[0].password_hash) : null;
   }
 
   private async insert(manager: EntityManager, fields: DeviceFields, userId: number, pw: string): Promise<Attached> {
     const repo = manager.getRepository(Device);
     const secret = newSecret();
-    const device = repo.create({ name: '', platform: '', ...pick(fields), identifier: fields.identifier, userId, secretHash: sha256Hex(secret), secretFor: pw });
+    const device = repo.create({
+      name: '',
+      platform: '',
+      ...pick(fields),
+      identifier: fields.identifier,
+      userId,
+      secretHash: sha256Hex(secret),
+      secretFor: pw,
+    });
     return { device: await repo.save(device), movedFrom: null, inserted: true, secret };
   }
 
@@ -217,10 +237,16 @@ function assertSecret(device: Device, secret: string | undefined, ownerPw: strin
   if (device.secretHash === null) return;
   if (!matchesHash(device.secretHash, secret)) throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID);
   if (isSignOutMark(device.secretFor)) {
-    throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID, 'device credentials invalid: this device was signed out; log in with the account\'s phone and password');
+    throw new AppError(
+      ErrorCode.DEVICE_CREDENTIALS_INVALID,
+      "device credentials invalid: this device was signed out; log in with the account's phone and password",
+    );
   }
   if (device.secretFor !== null && ownerPw !== null && device.secretFor !== ownerPw) {
-    throw new AppError(ErrorCode.DEVICE_CREDENTIALS_INVALID, "device credentials invalid: the account's password changed; log in with the phone and the new password");
+    throw new AppError(
+      ErrorCode.DEVICE_CREDENTIALS_INVALID,
+      "device credentials invalid: the account's password changed; log in with the phone and the new password",
+    );
   }
 }
 

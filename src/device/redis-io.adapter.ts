@@ -35,7 +35,13 @@ export class RedisIoAdapter extends IoAdapter {
     if (config.REDIS_CLUSTER_NODES) return this.connectCluster(config, config.REDIS_CLUSTER_NODES);
     // Pub/Sub clients queue while reconnecting and send again what a dropped connection lost,
     // unlike the request path's fail-fast client: a kick published during a blip still goes out.
-    const options = { ...redisOptions(config), enableOfflineQueue: true, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true, commandTimeout: undefined };
+    const options = {
+      ...redisOptions(config),
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      autoResendUnfulfilledCommands: true,
+      commandTimeout: undefined,
+    };
     const pub = new Redis({ ...options, connectionName: 'hi-server:io-pub' });
     const sub = new Redis({ ...options, connectionName: 'hi-server:io-sub' });
     this.clients = [pub, sub];
@@ -47,7 +53,11 @@ export class RedisIoAdapter extends IoAdapter {
   private async connectCluster(config: AppConfig, nodes: string): Promise<void> {
     const options = (name: string) => {
       const base = clusterOptions(config, name);
-      return { ...base, enableOfflineQueue: true, redisOptions: { ...base.redisOptions, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true, commandTimeout: undefined } };
+      return {
+        ...base,
+        enableOfflineQueue: true,
+        redisOptions: { ...base.redisOptions, maxRetriesPerRequest: null, autoResendUnfulfilledCommands: true, commandTimeout: undefined },
+      };
     };
     const pub = new Cluster(clusterNodes(nodes), options('hi-server:io-pub'));
     const sub = new Cluster(clusterNodes(nodes), { ...options('hi-server:io-sub'), shardedSubscribers: true });

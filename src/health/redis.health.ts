@@ -24,7 +24,9 @@ export class RedisHealthIndicator {
       if (!isCluster(this.redis)) return indicator.up({ roundTripMs });
       const cluster = await within(clusterState(this.redis), timeoutMs);
       const ok = cluster.state === 'ok' && cluster.mastersAnswering === cluster.masters;
-      return ok ? indicator.up({ roundTripMs, cluster }) : indicator.down({ message: `cluster state ${cluster.state}, ${cluster.mastersAnswering} of ${cluster.masters} masters answer`, cluster });
+      return ok
+        ? indicator.up({ roundTripMs, cluster })
+        : indicator.down({ message: `cluster state ${cluster.state}, ${cluster.mastersAnswering} of ${cluster.masters} masters answer`, cluster });
     } catch (err) {
       return indicator.down({ message: (err as Error).message });
     }

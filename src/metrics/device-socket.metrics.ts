@@ -25,7 +25,12 @@ export class DeviceSocketMetrics implements OnGatewayConnection {
         this.set(self.namespace?.sockets.size ?? 0);
       },
     });
-    this.kicked = new Counter({ name: 'hi_sockets_kicked_total', help: 'device sockets of this process sent `kicked`, by reason', labelNames: ['reason'], registers: [registry] });
+    this.kicked = new Counter({
+      name: 'hi_sockets_kicked_total',
+      help: 'device sockets of this process sent `kicked`, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
   }
 
   handleConnection(socket: Socket): void {

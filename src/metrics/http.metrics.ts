@@ -15,7 +15,12 @@ export class HttpMetrics implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
   ) {
     const labelNames = ['method', 'route', 'status'] as const;
-    this.requests = new Counter({ name: 'hi_http_requests_total', help: 'HTTP requests answered, by route pattern and status', labelNames, registers: [registry] });
+    this.requests = new Counter({
+      name: 'hi_http_requests_total',
+      help: 'HTTP requests answered, by route pattern and status',
+      labelNames,
+      registers: [registry],
+    });
     this.duration = new Histogram({
       name: 'hi_http_request_duration_seconds',
       help: 'HTTP request latency, by route pattern and status',

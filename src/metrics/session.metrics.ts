@@ -9,7 +9,12 @@ export class SessionMetrics {
   private readonly revoked: Counter<'reason'>;
 
   constructor(registry: MetricsRegistry) {
-    this.revoked = new Counter({ name: 'hi_sessions_revoked_total', help: 'sessions revoked by this process, by reason', labelNames: ['reason'], registers: [registry] });
+    this.revoked = new Counter({
+      name: 'hi_sessions_revoked_total',
+      help: 'sessions revoked by this process, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
   }
 
   @OnSessionEvent('session.ended')

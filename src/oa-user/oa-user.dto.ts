@@ -21,7 +21,11 @@ export class UpdateOaUserDto {
   @ApiPropertyOptional({ minLength: 8, maxLength: 128, format: 'password' }) @IsOptional() @IsPassword() password?: string;
   @ApiPropertyOptional({ minLength: 1, maxLength: 64 }) @IsOptional() @IsString() @Length(1, 64) name?: string;
   @ApiPropertyOptional({ enum: [...STAFF_ROLES] }) @IsOptional() @IsIn(STAFF_ROLES, { message: 'role must be admin or operator' }) role?: StaffRole;
-  @ApiPropertyOptional({ enum: [1, 2], description: '1 enable, 2 disable' }) @IsOptional() @IsInt() @IsIn([1, 2], { message: 'status must be 1 (enable) or 2 (disable)' }) status?: number;
+  @ApiPropertyOptional({ enum: [1, 2], description: '1 enable, 2 disable' })
+  @IsOptional()
+  @IsInt()
+  @IsIn([1, 2], { message: 'status must be 1 (enable) or 2 (disable)' })
+  status?: number;
 }
 
 export class StaffLoginResponse {

@@ -7,7 +7,6 @@ import { CacheKeys } from '../cache/cache-keys';
 import { entityCodec } from '../cache/row-codec';
 import { OaUser } from './oa-user.entity';
 
-
 /** Staff rows: cached reads, entity writes (the subscriber invalidates after commit). */
 @Injectable()
 export class OaUserRepository {

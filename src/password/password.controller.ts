@@ -43,7 +43,9 @@ export class PasswordResetController {
 
   @Post('reset')
   @HttpCode(200)
-  @ApiOperation({ summary: "set the password of the email's account with the mailed code, from the address that asked for it; every session of the account ends (20106)" })
+  @ApiOperation({
+    summary: "set the password of the email's account with the mailed code, from the address that asked for it; every session of the account ends (20106)",
+  })
   @ApiEnvelope(null)
   @ApiErrors(ErrorCode.EMAIL_CODE_INVALID)
   async reset(@Body() body: PasswordResetDto, @ClientAddress() address: string) {

@@ -84,7 +84,11 @@ export class PasswordService {
     const owner = resetOwner(user.id, address);
     const code = await this.codes.issue('reset', email, owner);
     void this.mail
-      .send({ to: email, subject: 'Your hi password reset code', text: `Your code is ${code}. It expires in 10 minutes. If you did not ask for it, ignore this mail.` })
+      .send({
+        to: email,
+        subject: 'Your hi password reset code',
+        text: `Your code is ${code}. It expires in 10 minutes. If you did not ask for it, ignore this mail.`,
+      })
       .catch(async (err: Error) => {
         await this.codes.withdraw('reset', email, owner, { cooldown: false }).catch(() => undefined);
         this.logger.warn(`reset mail to ${email.replace(/^(.).*@/, '$1***@')} failed: ${err.message}`);

@@ -20,7 +20,14 @@ function field(info: string, name: string): string | undefined {
 export async function clusterState(cluster: Cluster): Promise<ClusterState> {
   const info = String(await cluster.cluster('INFO'));
   const masters = cluster.nodes('master');
-  const answers = await Promise.all(masters.map((node) => node.ping().then(() => true, () => false)));
+  const answers = await Promise.all(
+    masters.map((node) =>
+      node.ping().then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   const number = (name: string) => Number(field(info, name) ?? 0);
   return {
     state: field(info, 'cluster_state') ?? 'unknown',

@@ -14,7 +14,10 @@ import { closeRedis, connectRedis, describeRedis } from './redis.factory';
         try {
           return await connectRedis(config);
         } catch (err) {
-          throw new Error(`Redis at ${describeRedis(config)} (${config.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : 'REDIS_HOST/REDIS_PORT'}): ${(err as Error).message}`);
+          throw new Error(
+            `Redis at ${describeRedis(config)} (${config.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : 'REDIS_HOST/REDIS_PORT'}): ${(err as Error).message}`,
+            { cause: err },
+          );
         }
       },
     },

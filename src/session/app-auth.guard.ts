@@ -17,10 +17,8 @@ export class AppAuthGuard implements CanActivate {
   }
 }
 
-export const CurrentSession = createParamDecorator(
-  (_: unknown, context: ExecutionContext): AuthenticatedSession => {
-    const session = context.switchToHttp().getRequest<ClientRequest>().clientSession;
-    if (!session) throw new Error('CurrentSession used on a route without AppAuthGuard');
-    return session;
-  },
-);
+export const CurrentSession = createParamDecorator((_: unknown, context: ExecutionContext): AuthenticatedSession => {
+  const session = context.switchToHttp().getRequest<ClientRequest>().clientSession;
+  if (!session) throw new Error('CurrentSession used on a route without AppAuthGuard');
+  return session;
+});

@@ -11,4 +11,6 @@ export function clientAddress(request: FastifyRequest): string {
   return normalizeIp(request.ip, 64);
 }
 
-export const ClientAddress = createParamDecorator((_: unknown, context: ExecutionContext): string => clientAddress(context.switchToHttp().getRequest<FastifyRequest>()));
+export const ClientAddress = createParamDecorator((_: unknown, context: ExecutionContext): string =>
+  clientAddress(context.switchToHttp().getRequest<FastifyRequest>()),
+);

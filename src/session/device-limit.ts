@@ -57,7 +57,12 @@ export class DeviceLimit {
       return work({
         makeRoom: async () => {
           const pushedOut = await this.excess(userId, identifier);
-          if (pushedOut.length > 0) await this.sessions.revoke(pushedOut.map((s) => s.sessionId), 'overflow', `login of device ${identifier}`);
+          if (pushedOut.length > 0)
+            await this.sessions.revoke(
+              pushedOut.map((s) => s.sessionId),
+              'overflow',
+              `login of device ${identifier}`,
+            );
         },
       });
     });

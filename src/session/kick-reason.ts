@@ -1,17 +1,7 @@
 import { ErrorCode, ErrorSpec } from '../common/error-codes';
 
 /** Why a session ended, as sent in the socket's `kicked` event (CONTRACT section 5). */
-export type KickReason =
-  | 'migrated'
-  | 'unbound'
-  | 'replaced'
-  | 'logout'
-  | 'disabled'
-  | 'deleted'
-  | 'overflow'
-  | 'password_changed'
-  | 'signed_out'
-  | 'kicked';
+export type KickReason = 'migrated' | 'unbound' | 'replaced' | 'logout' | 'disabled' | 'deleted' | 'overflow' | 'password_changed' | 'signed_out' | 'kicked';
 
 /** What a revoked token answers on its next request; a logged-out token is simply unknown. */
 export const REVOKED_ERROR: Record<KickReason, ErrorSpec> = {

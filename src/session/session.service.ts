@@ -111,7 +111,11 @@ export class SessionService {
    */
   async revokeDevices(userId: number, identifiers: string[], reason: KickReason, by: EndedBy): Promise<RevokedSession[]> {
     const current = await this.store.currentSessionsOfDevices(identifiers);
-    return this.revoke(current.filter((s) => s.userId === userId).map((s) => s.sessionId), reason, by);
+    return this.revoke(
+      current.filter((s) => s.userId === userId).map((s) => s.sessionId),
+      reason,
+      by,
+    );
   }
 
   /** Ends every session of each user; users without sessions cost one pipelined EXISTS. */
@@ -124,7 +128,11 @@ export class SessionService {
   /** The user's live sessions but `keep`, ended as `reason` (sign-out of the other devices). */
   async revokeOthers(userId: number, keep: string | null, reason: KickReason, by: EndedBy): Promise<RevokedSession[]> {
     const live = await this.store.sessionsOfUsers([userId]);
-    return this.revoke(live.filter((s) => s.sessionId !== keep).map((s) => s.sessionId), reason, by);
+    return this.revoke(
+      live.filter((s) => s.sessionId !== keep).map((s) => s.sessionId),
+      reason,
+      by,
+    );
   }
 
   /**
@@ -142,7 +150,13 @@ export class SessionService {
       if (ending.kind !== 'password') continue;
       const live = await this.store.sessionsOfUsers([ending.userId]);
       const stale = live.filter((s) => s.userId === ending.userId && !standsOn(s, ending.fingerprint));
-      revoked.push(...(await this.revoke(stale.map((s) => s.sessionId), 'password_changed', by)));
+      revoked.push(
+        ...(await this.revoke(
+          stale.map((s) => s.sessionId),
+          'password_changed',
+          by,
+        )),
+      );
     }
     const devices = new Map<string, { reason: 'unbound' | 'migrated' | 'signed_out' | 'kicked'; userId: number; identifiers: string[] }>();
     for (const ending of endings) {

@@ -139,10 +139,20 @@ export class SessionStore {
       if (previous !== null && previous !== sessionId) replaced.push(...(await this.revoke([previous], 'replaced')));
       if ((await this.scripts.hiSessionSwap(pointer, previous ?? '', sessionId, ttl)) === 1) break;
     }
-    const created = await this.scripts.hiSessionCreate(this.keys.session(sessionId), this.keys.revoked(sessionId), JSON.stringify(session), this.lifetimeMs(session));
+    const created = await this.scripts.hiSessionCreate(
+      this.keys.session(sessionId),
+      this.keys.revoked(sessionId),
+      JSON.stringify(session),
+      this.lifetimeMs(session),
+    );
     if (created !== 1) return null;
     const users = this.keys.userSessions(session.userId);
-    await this.redis.multi().zadd(users, session.issuedAt, sessionId).zremrangebyscore(users, '-inf', session.issuedAt - ttl * 1000).expire(users, ttl).exec();
+    await this.redis
+      .multi()
+      .zadd(users, session.issuedAt, sessionId)
+      .zremrangebyscore(users, '-inf', session.issuedAt - ttl * 1000)
+      .expire(users, ttl)
+      .exec();
     return replaced;
   }
 

@@ -21,7 +21,10 @@ async function send(url: string, method: string, path: string, options: { header
   return { status: res.status, body, retryAfter: res.headers.get('retry-after'), size: text.length };
 }
 
-const json = (body: unknown, from?: string) => ({ headers: { 'content-type': 'application/json', ...(from ? { 'x-forwarded-for': from } : {}) }, body: JSON.stringify(body) });
+const json = (body: unknown, from?: string) => ({
+  headers: { 'content-type': 'application/json', ...(from ? { 'x-forwarded-for': from } : {}) },
+  body: JSON.stringify(body),
+});
 
 /** CONTRACT sections 2, 5 and 8 against a determined client (issue 10). */
 describe('limits that hold under concurrency and behind proxies', () => {
@@ -36,7 +39,8 @@ describe('limits that hold under concurrency and behind proxies', () => {
   });
   afterAll(() => world.close());
 
-  const login = (phone: string | undefined, password: string, from: string) => send(url, 'POST', '/auth/login', json({ phone, password, identifier: uniqueIdentifier() }, from));
+  const login = (phone: string | undefined, password: string, from: string) =>
+    send(url, 'POST', '/auth/login', json({ phone, password, identifier: uniqueIdentifier() }, from));
 
   it('a 50-request concurrent burst of wrong passwords for one phone gets at most the limit evaluated', async () => {
     const { phone } = await registerUser(api);
@@ -116,7 +120,10 @@ describe('limits that hold under concurrency and behind proxies', () => {
       const { api: limited, url: limitedUrl } = await world.start({ TRUST_PROXY: 'true', EMAIL_BIND_ATTEMPTS_PER_HOUR: '3' });
       const user = await deviceLogin(limited);
       const bind = (token: string, from: string) =>
-        send(limitedUrl, 'POST', '/me/email/bind', { headers: { ...json({}).headers, authorization: `Bearer ${token}`, 'x-forwarded-for': from }, body: JSON.stringify({ email: uniqueEmail(), code: '123456' }) });
+        send(limitedUrl, 'POST', '/me/email/bind', {
+          headers: { ...json({}).headers, authorization: `Bearer ${token}`, 'x-forwarded-for': from },
+          body: JSON.stringify({ email: uniqueEmail(), code: '123456' }),
+        });
       const burst = await Promise.all([...Array(8)].map(() => bind(user.token, '10.6.0.1')));
       expect(burst.filter((r) => r.body.code === 20007)).toHaveLength(3);
       expect(burst.filter((r) => r.status === 429 && Number(r.retryAfter) > 0)).toHaveLength(5);
@@ -132,7 +139,10 @@ describe('limits that hold under concurrency and behind proxies', () => {
       const user = await deviceLogin(cooled);
       const email = uniqueEmail();
       expect((await cooled.post('/me/email/code', { email }, user.token)).status).toBe(200);
-      const again = await send(cooledUrl, 'POST', '/me/email/code', { headers: { ...json({}).headers, authorization: `Bearer ${user.token}` }, body: JSON.stringify({ email }) });
+      const again = await send(cooledUrl, 'POST', '/me/email/code', {
+        headers: { ...json({}).headers, authorization: `Bearer ${user.token}` },
+        body: JSON.stringify({ email }),
+      });
       expect([again.status, again.body.code]).toEqual([429, 100006]);
       expect(Number(again.retryAfter)).toBeGreaterThan(50);
     });
@@ -151,7 +161,10 @@ describe('limits that hold under concurrency and behind proxies', () => {
     it('a body nested 3,000 deep answers 400 at once, and the server stays fast for everyone', async () => {
       const deep = `{"identifier":"x","name":${'['.repeat(3000)}${']'.repeat(3000)}}`;
       const started = Date.now();
-      const [res, live] = await Promise.all([send(url, 'POST', '/auth/device', { headers: { 'content-type': 'application/json' }, body: deep }), send(url, 'GET', '/health/live')]);
+      const [res, live] = await Promise.all([
+        send(url, 'POST', '/auth/device', { headers: { 'content-type': 'application/json' }, body: deep }),
+        send(url, 'GET', '/health/live'),
+      ]);
       expect(Date.now() - started).toBeLessThan(100);
       expect([res.status, res.body.code]).toEqual([400, 100002]);
       expect(res.body.msg).toContain('deeper than 32 levels');

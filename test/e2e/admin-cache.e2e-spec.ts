@@ -150,7 +150,14 @@ describe('/admin/cache (CONTRACT section 6)', () => {
         const res = await api.delete(path, admin);
         expect([path, res.status, res.body.code]).toEqual([path, 400, 100002]);
       }
-      for (const path of ['/admin/cache/keys?count=0', '/admin/cache/keys?count=1001', '/admin/cache/keys?count=abc', '/admin/cache/keys?cursor=abc', '/admin/cache/keys?cursor=*', '/admin/cache/audit?repair=yes']) {
+      for (const path of [
+        '/admin/cache/keys?count=0',
+        '/admin/cache/keys?count=1001',
+        '/admin/cache/keys?count=abc',
+        '/admin/cache/keys?cursor=abc',
+        '/admin/cache/keys?cursor=*',
+        '/admin/cache/audit?repair=yes',
+      ]) {
         const res = await api.get(path, admin);
         expect([path, res.status, res.body.code]).toEqual([path, 400, 100002]);
       }
@@ -190,7 +197,7 @@ describe('/admin/cache (CONTRACT section 6)', () => {
     const all = await api.get('/admin/cache/keys?count=1000', admin);
     expect(all.body.data.scope).toBe('all');
     const everything: string[] = [...all.body.data.keys];
-    for (let c = all.body.data.cursor; c !== '0'; ) {
+    for (let c = all.body.data.cursor; c !== '0';) {
       const next = await api.get(`/admin/cache/keys?count=1000&cursor=${c}`, admin);
       everything.push(...next.body.data.keys);
       c = next.body.data.cursor;

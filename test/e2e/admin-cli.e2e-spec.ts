@@ -155,7 +155,10 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
 
   it('npm run admin (scripts/run-cli.sh admin) runs the same CLI as its own process', async () => {
     const phone = uniquePhone();
-    const res = await run(['bash', join(ROOT, 'scripts/run-cli.sh'), 'admin', 'create', phone], world.env({ ADMIN_PASSWORD: NEW_PASSWORD, HI_CLI: CLI.join(' ') }));
+    const res = await run(
+      ['bash', join(ROOT, 'scripts/run-cli.sh'), 'admin', 'create', phone],
+      world.env({ ADMIN_PASSWORD: NEW_PASSWORD, HI_CLI: CLI.join(' ') }),
+    );
     expect([res.code, res.stdout]).toEqual([0, 'created\n']);
     await staffLogin(api, phone, NEW_PASSWORD);
   });

@@ -11,7 +11,16 @@ import { TestWorld } from '../support/test-app';
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = resolve(__dirname, '../.artifacts/admin-page.png');
 // The machine has no network: without the background-networking flags Chromium stalls on start.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('cache admin page in headless Chromium', () => {
   let world: TestWorld;
@@ -29,7 +38,12 @@ describe('cache admin page in headless Chromium', () => {
     ({ api, url } = await world.start());
     url = url.replace('[::1]', '127.0.0.1');
     profile = mkdtempSync(join(tmpdir(), 'hi-admin-page-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1100, height: 1300 } });
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1100, height: 1300 },
+    });
     page = context.pages()[0] ?? (await context.newPage());
   });
   afterAll(async () => {
@@ -87,7 +101,6 @@ describe('cache admin page in headless Chromium', () => {
 
     mkdirSync(resolve(SCREENSHOT, '..'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    // eslint-disable-next-line no-console
     console.log(`admin page screenshot: ${SCREENSHOT}`);
     expect(existsSync(SCREENSHOT)).toBe(true);
   });

@@ -23,7 +23,9 @@ describe('auth, staff separation, validation and invites (CONTRACT sections 2 an
     const sessionKeys = keys.filter((k) => k.startsWith('session:'));
     // session:<sha256 hex>, or session:{<sha256 hex>} on a Redis Cluster (the tag keeps it with its tombstone).
     const raw = await world.redis.get(sessionKeys.find((k) => /^session:(\{[0-9a-f]{64}\}|[0-9a-f]{64})$/.test(k)) as string);
-    expect(JSON.parse(raw as string)).toEqual(expect.objectContaining({ userId: expect.any(Number), identifier: expect.any(String), issuedAt: expect.any(Number) }));
+    expect(JSON.parse(raw as string)).toEqual(
+      expect.objectContaining({ userId: expect.any(Number), identifier: expect.any(String), issuedAt: expect.any(Number) }),
+    );
     expect(await world.redis.zcard(`user_sessions:${login.userId}`)).toBe(1);
   });
 

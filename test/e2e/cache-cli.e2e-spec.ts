@@ -129,15 +129,20 @@ describe('npm run cache and scripts/clear_user_cache.sh (CONTRACT section 7)', (
     expect(await world.redis.keys('cache:devices:*')).toEqual([]);
   });
 
-  it('phone: deletes the index keys of AppUser and OaUser, the rows they point at and those rows\' other index keys', async () => {
+  it("phone: deletes the index keys of AppUser and OaUser, the rows they point at and those rows' other index keys", async () => {
     const phone = uniquePhone();
     const email = uniqueEmail();
     await world.redis.mset(
-      `cache:appUsers:phone:${phone}`, '501',
-      'cache:appUsers:id:501', JSON.stringify({ id: 501, phone, email }),
-      `cache:appUsers:email:${email}`, '501',
-      `cache:oaUsers:phone:${phone}`, '*',
-      'cache:appUsers:id:502', JSON.stringify({ id: 502, phone: '13999999999' }),
+      `cache:appUsers:phone:${phone}`,
+      '501',
+      'cache:appUsers:id:501',
+      JSON.stringify({ id: 501, phone, email }),
+      `cache:appUsers:email:${email}`,
+      '501',
+      `cache:oaUsers:phone:${phone}`,
+      '*',
+      'cache:appUsers:id:502',
+      JSON.stringify({ id: 502, phone: '13999999999' }),
     );
     const res = await cli(['--json', 'phone', phone]);
     expect(res.code).toBe(0);
@@ -149,9 +154,12 @@ describe('npm run cache and scripts/clear_user_cache.sh (CONTRACT section 7)', (
 
   it('id: deletes the row and its index keys in the scope asked for', async () => {
     await world.redis.mset(
-      'cache:appUsers:id:601', JSON.stringify({ id: 601, phone: '13600000601' }),
-      'cache:appUsers:phone:13600000601', '601',
-      'cache:oaUsers:id:601', JSON.stringify({ id: 601, phone: '13600000602' }),
+      'cache:appUsers:id:601',
+      JSON.stringify({ id: 601, phone: '13600000601' }),
+      'cache:appUsers:phone:13600000601',
+      '601',
+      'cache:oaUsers:id:601',
+      JSON.stringify({ id: 601, phone: '13600000602' }),
     );
     const res = await cli(['id', '601', '--scope', 'appUsers']);
     expect(res.code).toBe(0);
@@ -215,7 +223,11 @@ describe('npm run cache and scripts/clear_user_cache.sh (CONTRACT section 7)', (
     const help = await cli(['--help']);
     expect([help.code, help.stderr]).toEqual([0, '']);
     for (const verb of ['all', 'phone', 'id', 'list', 'test', 'audit']) expect(help.stdout).toMatch(new RegExp(`\\n  ${verb}\\b`));
-    for (const args of [['--json', 'test'], ['test', '--json']]) expect(JSON.parse((await cli(args)).stdout)).toMatchObject({ reachable: true });
+    for (const args of [
+      ['--json', 'test'],
+      ['test', '--json'],
+    ])
+      expect(JSON.parse((await cli(args)).stdout)).toMatchObject({ reachable: true });
   });
 
   it('scripts/clear_user_cache.sh (npm run cache) keeps the old verbs and runs the CLI as its own process', async () => {

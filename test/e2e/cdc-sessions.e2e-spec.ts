@@ -29,7 +29,7 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
     await db?.stop();
   });
 
-  it('UPDATE app_users SET status = 2 kicks the user\'s devices as disabled', async () => {
+  it("UPDATE app_users SET status = 2 kicks the user's devices as disabled", async () => {
     const user = await registerUser(api);
     const socket = await connectDevice(url, user.token);
     await world.sql.query('UPDATE app_users SET status = 2 WHERE id = ?', [user.userId]);
@@ -60,7 +60,7 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
     expect(await within(socket.kicked, 3000, 'kicked')).toBe('unbound');
   });
 
-  it("UPDATE app_users SET password_hash ends every session of the account: kicked password_changed, 20106", async () => {
+  it('UPDATE app_users SET password_hash ends every session of the account: kicked password_changed, 20106', async () => {
     const user = await registerUser(api);
     const second = await api.post('/auth/login', { phone: user.phone, password: PASSWORD, identifier: `${user.identifier}-2` });
     const socket = await connectDevice(url, user.token);
@@ -86,14 +86,22 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
     const login = () => api.post('/auth/login', { phone: user.phone, password: PASSWORD, identifier: user.identifier });
     expect((await login()).body.code).toBe(20004);
     await eventually('enabled again', login, (res) => res.status === 200, 5000);
-    const [row] = (await world.sql.query('SELECT status, disabled_until FROM app_users WHERE id = ?', [user.userId]))[0] as Array<{ status: number; disabled_until: Date | null }>;
+    const [row] = (await world.sql.query('SELECT status, disabled_until FROM app_users WHERE id = ?', [user.userId]))[0] as Array<{
+      status: number;
+      disabled_until: Date | null;
+    }>;
     expect([row.status, row.disabled_until]).toEqual([1, null]);
   });
 
   it('a device that joins another account through the service keeps the new session it was given', async () => {
     const account = await registerUser(api);
     const device = await deviceLogin(api);
-    const joined = await api.post('/auth/login', { phone: account.phone, password: PASSWORD, identifier: device.identifier, deviceSecret: device.deviceSecret });
+    const joined = await api.post('/auth/login', {
+      phone: account.phone,
+      password: PASSWORD,
+      identifier: device.identifier,
+      deviceSecret: device.deviceSecret,
+    });
     expect(joined.status).toBe(200);
     const socket = await connectDevice(url, joined.body.data.token);
     // Change capture has applied the move of the device row (a wrongful kick would be sent by now);

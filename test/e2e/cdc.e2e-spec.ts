@@ -47,7 +47,12 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     const reconnects = app.get(CdcStatus).reconnects;
 
     await world.sql.query('DELETE FROM app_users WHERE phone = ?', [phone]);
-    await eventually('keys of the deleted user', () => keysOf(userId, phone), (n) => n === 0, 2000);
+    await eventually(
+      'keys of the deleted user',
+      () => keysOf(userId, phone),
+      (n) => n === 0,
+      2000,
+    );
     // Pushed by the stream, not recovered by a reconnect.
     expect(app.get(CdcStatus).reconnects).toBe(reconnects);
 
@@ -62,7 +67,12 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     const { userId } = await registerUser(api, phone);
     expect((await login(phone)).status).toBe(200);
     await world.sql.query('UPDATE app_users SET status = 2 WHERE id = ?', [userId]);
-    const refused = await eventually('login after the disable', () => login(phone), (res) => res.status !== 200, 2000);
+    const refused = await eventually(
+      'login after the disable',
+      () => login(phone),
+      (res) => res.status !== 200,
+      2000,
+    );
     expect([refused.status, refused.body.code]).toEqual([403, 20004]);
   });
 
@@ -74,7 +84,12 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     expect(await world.redis.get(`cache:appUsers:phone:${newPhone}`)).toBe('*');
 
     await world.sql.query('UPDATE app_users SET phone = ? WHERE id = ?', [newPhone, userId]);
-    await eventually('old and new phone keys', () => world.redis.exists(`cache:appUsers:phone:${oldPhone}`, `cache:appUsers:phone:${newPhone}`, `cache:appUsers:id:${userId}`), (n) => n === 0, 2000);
+    await eventually(
+      'old and new phone keys',
+      () => world.redis.exists(`cache:appUsers:phone:${oldPhone}`, `cache:appUsers:phone:${newPhone}`, `cache:appUsers:id:${userId}`),
+      (n) => n === 0,
+      2000,
+    );
 
     expect((await login(oldPhone)).body.code).toBe(20003);
     const moved = await login(newPhone);
@@ -91,13 +106,23 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     await world.redis.set('cache:devices:identifier:by-hand', '{"id":1}');
     await world.sql.query('CREATE TABLE devices_copy AS SELECT * FROM devices');
     await world.sql.query('TRUNCATE TABLE devices');
-    await eventually('device keys', () => world.redis.exists('cache:devices:identifier:by-hand'), (n) => n === 0, 2000);
+    await eventually(
+      'device keys',
+      () => world.redis.exists('cache:devices:identifier:by-hand'),
+      (n) => n === 0,
+      2000,
+    );
     expect(await keysOf(userId, phone)).toBe(2);
     await world.sql.query('INSERT INTO devices SELECT * FROM devices_copy; DROP TABLE devices_copy');
   });
 
   it('/health names the mode and shows the lag', async () => {
-    const health = await eventually('lag measured', () => api.get('/health'), (res) => res.body.data?.info?.cdc?.bytesBehind === 0, 5000);
+    const health = await eventually(
+      'lag measured',
+      () => api.get('/health'),
+      (res) => res.body.data?.info?.cdc?.bytesBehind === 0,
+      5000,
+    );
     expect(health.status).toBe(200);
     expect(health.body.data.info.cdc).toMatchObject({ status: 'up', mode: 'binlog', role: 'leader', connected: true, lagSeconds: 0 });
   });
@@ -111,7 +136,12 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     const [dumps] = await world.sql.query<any[]>("SELECT id FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'");
     for (const { id } of dumps) await world.sql.query(`KILL ${Number(id)}`);
     await world.sql.query('UPDATE app_users SET status = 2 WHERE id = ?', [userId]);
-    await eventually('login after the disable', () => login(phone), (res) => res.status === 403, 10_000);
+    await eventually(
+      'login after the disable',
+      () => login(phone),
+      (res) => res.status === 403,
+      10_000,
+    );
     expect(status.reconnects).toBeGreaterThan(reconnects);
   });
 
@@ -131,7 +161,13 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     for (const user of users) expect(await keysOf(user.userId, user.phone!)).toBe(2); // stale until capture resumes
 
     ({ app, api } = await world.start(CDC));
-    for (const user of users) await eventually(`keys of user ${user.userId}`, () => keysOf(user.userId, user.phone!), (n) => n === 0, 5000);
+    for (const user of users)
+      await eventually(
+        `keys of user ${user.userId}`,
+        () => keysOf(user.userId, user.phone!),
+        (n) => n === 0,
+        5000,
+      );
     expect((await login(users[0].phone!)).body.code).toBe(20003);
     expect((await login(users[1].phone!)).body.code).toBe(20004);
     expect((await login(newPhone)).body.data.userId).toBe(users[2].userId);
@@ -144,35 +180,64 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     const standby = second.app.get(CdcStatus).role === 'standby' ? second : { app, api };
     const leader = standby === second ? { app, api } : second;
     await leader.app.close();
-    await eventually('the standby takes the lock', async () => standby.app.get(CdcStatus).role, (role) => role === 'leader', 15_000);
+    await eventually(
+      'the standby takes the lock',
+      async () => standby.app.get(CdcStatus).role,
+      (role) => role === 'leader',
+      15_000,
+    );
 
     const phone = uniquePhone();
     const { userId } = await registerUser(standby.api, phone);
     await standby.api.post('/auth/login', { phone, password: PASSWORD, identifier: uniqueIdentifier() });
     await world.sql.query('DELETE FROM app_users WHERE id = ?', [userId]);
-    await eventually('keys of the deleted user', () => keysOf(userId, phone), (n) => n === 0, 5000);
+    await eventually(
+      'keys of the deleted user',
+      () => keysOf(userId, phone),
+      (n) => n === 0,
+      5000,
+    );
     ({ app, api } = standby);
   });
 
-  it('a standby waiting on the lock takes over within about a second of the leader\'s death, not at its next heartbeat', async () => {
-    await eventually('a leader', async () => app.get(CdcStatus).role, (role) => role === 'leader');
+  it("a standby waiting on the lock takes over within about a second of the leader's death, not at its next heartbeat", async () => {
+    await eventually(
+      'a leader',
+      async () => app.get(CdcStatus).role,
+      (role) => role === 'leader',
+    );
     const standby = await world.start({ CDC_MODE: 'binlog', CDC_HEARTBEAT_SECONDS: '5' });
     expect(standby.app.get(CdcStatus).role).toBe('standby');
     // The leader's lock connection dies as it would with its process (SIGKILL, a cut network).
     const [[{ holder }]] = await world.sql.query<any[]>('SELECT IS_USED_LOCK(?) AS holder', [`hi-server:cdc:${world.dbName}`]);
     const died = Date.now();
     await world.sql.query(`KILL ${Number(holder)}`);
-    await eventually('the standby leads', async () => standby.app.get(CdcStatus).role, (role) => role === 'leader', 1500);
+    await eventually(
+      'the standby leads',
+      async () => standby.app.get(CdcStatus).role,
+      (role) => role === 'leader',
+      1500,
+    );
     const takeover = Date.now() - died;
 
     const phone = uniquePhone();
     const { userId } = await registerUser(standby.api, phone);
     await standby.api.post('/auth/login', { phone, password: PASSWORD, identifier: uniqueIdentifier() });
     await world.sql.query('DELETE FROM app_users WHERE id = ?', [userId]);
-    await eventually('keys of the deleted user', () => keysOf(userId, phone), (n) => n === 0, 2000);
+    await eventually(
+      'keys of the deleted user',
+      () => keysOf(userId, phone),
+      (n) => n === 0,
+      2000,
+    );
     expect(takeover).toBeLessThan(1500);
     await standby.app.close(); // the first process waits on the lock again and leads once it is free
-    await eventually('the first process leads again', async () => app.get(CdcStatus).role, (role) => role === 'leader', 3000);
+    await eventually(
+      'the first process leads again',
+      async () => app.get(CdcStatus).role,
+      (role) => role === 'leader',
+      3000,
+    );
   });
 
   it('stops before the socket adapter closes, so no session it ends is kicked through closed Redis clients', async () => {

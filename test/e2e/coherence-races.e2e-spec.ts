@@ -187,7 +187,21 @@ describe('foreign values in the cache', () => {
     ['a JSON array', '[1,2,3]'],
     ['an empty object', '{}'],
     ['JSON null', 'null'],
-    ['a row with a field of the wrong type', JSON.stringify({ id: String(user.userId), phone: user.phone, email: null, nickname: '', passwordHash: null, status: '1', referCode: 'X', referrerId: null, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' })],
+    [
+      'a row with a field of the wrong type',
+      JSON.stringify({
+        id: String(user.userId),
+        phone: user.phone,
+        email: null,
+        nickname: '',
+        passwordHash: null,
+        status: '1',
+        referCode: 'X',
+        referrerId: null,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-01T00:00:00.000Z',
+      }),
+    ],
     ['a row missing a column', JSON.stringify({ id: user.userId, phone: user.phone, email: null, nickname: 'old', status: 1 })],
   ];
 
@@ -209,7 +223,11 @@ describe('foreign values in the cache', () => {
     expect(await foreignCount()).toBe(before + 1);
   });
 
-  it.each([['garbage', 'not-an-id'], ['a JSON object', '{"id":1}'], ['zero', '0']])('login and lookup by phone work when the phone index holds %s', async (_, value) => {
+  it.each([
+    ['garbage', 'not-an-id'],
+    ['a JSON object', '{"id":1}'],
+    ['zero', '0'],
+  ])('login and lookup by phone work when the phone index holds %s', async (_, value) => {
     const user = await registerUser(api);
     await world.redis.set(`cache:appUsers:phone:${user.phone}`, value);
     const login = await api.post('/auth/login', { phone: user.phone, password: PASSWORD, identifier: user.identifier });

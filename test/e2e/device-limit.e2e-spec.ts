@@ -22,7 +22,11 @@ describe('per-account device limit and idle timeout', () => {
   /** Every session end the app announces, by reason. */
   function recordEnds(app: NestFastifyApplication) {
     const ends: Array<{ sessionId: string; reason: string }> = [];
-    app.get(EventEmitter2).on('session.ended', ({ ended }: SessionEvents['session.ended']) => ends.push(...ended.map((e) => ({ sessionId: e.session.sessionId, reason: e.reason }))));
+    app
+      .get(EventEmitter2)
+      .on('session.ended', ({ ended }: SessionEvents['session.ended']) =>
+        ends.push(...ended.map((e) => ({ sessionId: e.session.sessionId, reason: e.reason }))),
+      );
     return ends;
   }
 
@@ -45,14 +49,15 @@ describe('per-account device limit and idle timeout', () => {
       }),
       jest.spyOn(integrity, 'issue').mockImplementation(async (...args: Parameters<SessionIntegrity['issue']>) => {
         const seen = checks;
-        for (const until = Date.now() + 400; checks === seen && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 10));
+        for (const until = Date.now() + 400; checks === seen && Date.now() < until;) await new Promise((resolve) => setTimeout(resolve, 10));
         return issue(...args);
       }),
     ];
     return () => spies.forEach((spy) => spy.mockRestore());
   }
 
-  const signedIn = async (api: Api, token: string) => ((await api.get('/me/devices', token)).body.data as Array<{ identifier: string; signedIn: boolean }>).filter((d) => d.signedIn);
+  const signedIn = async (api: Api, token: string) =>
+    ((await api.get('/me/devices', token)).body.data as Array<{ identifier: string; signedIn: boolean }>).filter((d) => d.signedIn);
 
   describe('kick-oldest', () => {
     let app: NestFastifyApplication;

@@ -41,7 +41,22 @@ const CONTRACT_ROUTES: Array<[string, string]> = [
   ['get', '/health/live'],
 ];
 
-const WITH_BODY = new Set(['post /auth/device', 'post /auth/register', 'post /auth/login', 'patch /me', 'post /me/email/code', 'post /me/email/bind', 'post /me/invite-code', 'put /me/password', 'post /auth/password/code', 'post /auth/password/reset', 'post /oa/auth/login', 'patch /admin/app-users/{id}', 'post /admin/oa-users', 'patch /admin/oa-users/{id}']);
+const WITH_BODY = new Set([
+  'post /auth/device',
+  'post /auth/register',
+  'post /auth/login',
+  'patch /me',
+  'post /me/email/code',
+  'post /me/email/bind',
+  'post /me/invite-code',
+  'put /me/password',
+  'post /auth/password/code',
+  'post /auth/password/reset',
+  'post /oa/auth/login',
+  'patch /admin/app-users/{id}',
+  'post /admin/oa-users',
+  'patch /admin/oa-users/{id}',
+]);
 /** Routes whose `data` is null: done is all they say. */
 const ANSWERS_NULL = new Set([
   'post /auth/logout',
@@ -133,7 +148,11 @@ describe('API documentation at /docs', () => {
   });
 
   it('documents query parameters of the list and clear routes', () => {
-    const names = (path: string, method: string) => doc.paths[path][method].parameters.filter((p: any) => p.in === 'query').map((p: any) => p.name).sort();
+    const names = (path: string, method: string) =>
+      doc.paths[path][method].parameters
+        .filter((p: any) => p.in === 'query')
+        .map((p: any) => p.name)
+        .sort();
     expect(names('/admin/app-users', 'get')).toEqual(['cursor', 'limit', 'phone']);
     expect(names('/admin/cache/keys', 'get')).toEqual(['count', 'cursor', 'scope']);
     expect(names('/admin/cache', 'delete')).toEqual(['scope']);

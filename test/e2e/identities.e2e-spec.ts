@@ -33,7 +33,7 @@ describe('exact identities and device credentials', () => {
     it.each([
       ['an accented domain', (local: string) => `${local}@exämple.com`, (local: string) => `${local}@xn--exmple-cua.com`],
       ['an accented local part', (local: string) => `${local.replace('v', 'ï')}@example.com`, (local: string) => `${local.replace('v', 'ï')}@example.com`],
-    ])('binding %s does not move the attacker into the victim\'s account', async (_, lookalike, canonical) => {
+    ])("binding %s does not move the attacker into the victim's account", async (_, lookalike, canonical) => {
       const local = `victim${randomBytes(4).toString('hex')}`;
       const victim = await registerUser(api);
       expect((await bindEmail(victim.token, `${local}@example.com`)).body.data).toMatchObject({ migrated: false, userId: victim.userId });
@@ -59,7 +59,7 @@ describe('exact identities and device credentials', () => {
   });
 
   describe('device identifiers compare byte for byte', () => {
-    it('a case variant is another device, and neither one\'s unbind leaves a zombie of the other', async () => {
+    it("a case variant is another device, and neither one's unbind leaves a zombie of the other", async () => {
       const suffix = randomBytes(4).toString('hex');
       const real = await registerUser(api, undefined, `Phone-ABC-${suffix}`);
       const realSocket = await connectDevice(url, real.token);
@@ -126,7 +126,7 @@ describe('exact identities and device credentials', () => {
       socket.close();
     });
 
-    it('the device\'s own secret logs it in and rotates; the old secret stops working', async () => {
+    it("the device's own secret logs it in and rotates; the old secret stops working", async () => {
       const first = await deviceLogin(api);
       expect(first.deviceSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const [rows] = await world.sql.query('SELECT secret_hash FROM devices WHERE identifier = ?', [first.identifier]);
@@ -141,7 +141,7 @@ describe('exact identities and device credentials', () => {
       expect((await api.get('/me', second.token)).status).toBe(200);
     });
 
-    it('a phone login names its own device without the secret, and brings in another account\'s device only with it', async () => {
+    it("a phone login names its own device without the secret, and brings in another account's device only with it", async () => {
       const owner = await registerUser(api);
       const again = await api.post('/auth/login', { phone: owner.phone, password: PASSWORD, identifier: owner.identifier });
       expect(again.status).toBe(200);

@@ -12,7 +12,12 @@ describe('structured JSON logs', () => {
   let url: string;
   let api: Api;
   const raw: string[] = [];
-  const lines = (): Line[] => raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = (): Line[] =>
+    raw
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   const ofRequest = (id: string) => lines().filter((l) => l.requestId === id || l.req?.id === id);
 
   const call = async (id: string, method: string, path: string, options: { token?: string; body?: unknown } = {}) => {
@@ -55,12 +60,12 @@ describe('structured JSON logs', () => {
     const register = await call('reg-0002', 'POST', '/auth/register', { body: { phone, password: PASSWORD, identifier: uniqueIdentifier() } });
     const token: string = register.body.data.token;
     const sql = await sqlConnection(world.dbName);
-    await sql.query('ALTER TABLE app_users MODIFY nickname VARCHAR(2) NOT NULL DEFAULT \'\''); // the UPDATE fails, its parameters in hand
+    await sql.query("ALTER TABLE app_users MODIFY nickname VARCHAR(2) NOT NULL DEFAULT ''"); // the UPDATE fails, its parameters in hand
     try {
       const res = await call('fail-0001', 'PATCH', '/me', { token, body: { nickname: 'secret-nick-42' } });
       expect([res.status, res.body.code, res.body.requestId]).toEqual([500, 100005, 'fail-0001']);
     } finally {
-      await sql.query('ALTER TABLE app_users MODIFY nickname VARCHAR(32) NOT NULL DEFAULT \'\'');
+      await sql.query("ALTER TABLE app_users MODIFY nickname VARCHAR(32) NOT NULL DEFAULT ''");
       await sql.end();
     }
     const failed = await completed('fail-0001');
@@ -85,14 +90,27 @@ describe('structured JSON logs', () => {
     expect((await call('clear-0001', 'DELETE', `/admin/cache/phone/${phone}`, { token: admin })).status).toBe(200);
 
     const reg = await completed('reg-0001');
-    expect(reg.find((l) => l.res)).toEqual(expect.objectContaining({ requestId: 'reg-0001', req: expect.objectContaining({ method: 'POST', url: '/auth/register' }), res: { statusCode: 201 }, responseTime: expect.any(Number) }));
+    expect(reg.find((l) => l.res)).toEqual(
+      expect.objectContaining({
+        requestId: 'reg-0001',
+        req: expect.objectContaining({ method: 'POST', url: '/auth/register' }),
+        res: { statusCode: 201 },
+        responseTime: expect.any(Number),
+      }),
+    );
     const me = await completed('me-0001');
     expect(me.find((l) => l.res)?.req.headers).toBeUndefined();
 
     // A line the service itself writes inside a request (who cleared what) carries that request's id.
     const clear = await completed('clear-0001');
-    expect(clear).toContainEqual(expect.objectContaining({ requestId: 'clear-0001', context: 'AdminCache', msg: expect.stringContaining(`cleared the cache of phone ${phone}`) }));
-    for (const [id, group] of [['reg-0001', reg], ['me-0001', me], ['clear-0001', clear]] as const) {
+    expect(clear).toContainEqual(
+      expect.objectContaining({ requestId: 'clear-0001', context: 'AdminCache', msg: expect.stringContaining(`cleared the cache of phone ${phone}`) }),
+    );
+    for (const [id, group] of [
+      ['reg-0001', reg],
+      ['me-0001', me],
+      ['clear-0001', clear],
+    ] as const) {
       expect(group.length).toBeGreaterThan(0);
       for (const line of group) expect(line.requestId).toBe(id);
     }
@@ -131,8 +149,17 @@ describe('structured JSON logs', () => {
     expect((await call('disable-0003', 'PATCH', `/admin/app-users/${userId}`, { token: admin, body: { status: 2 } })).status).toBe(200);
     await completed('disable-0003');
     const ends = lines().filter((l) => l.context === 'Sessions');
-    expect(ends).toContainEqual(expect.objectContaining({ reason: 'logout', userId: me.body.data.userId, identifier, by: `user ${me.body.data.userId} (device ${identifier})` }));
-    expect(ends).toContainEqual(expect.objectContaining({ reason: 'disabled', userId, by: expect.stringMatching(new RegExp(`^staff #\\d+ ${world.admin.phone} \\(admin\\)$`)), msg: expect.stringMatching(/ended: disabled, by staff #/) }));
+    expect(ends).toContainEqual(
+      expect.objectContaining({ reason: 'logout', userId: me.body.data.userId, identifier, by: `user ${me.body.data.userId} (device ${identifier})` }),
+    );
+    expect(ends).toContainEqual(
+      expect.objectContaining({
+        reason: 'disabled',
+        userId,
+        by: expect.stringMatching(new RegExp(`^staff #\\d+ ${world.admin.phone} \\(admin\\)$`)),
+        msg: expect.stringMatching(/ended: disabled, by staff #/),
+      }),
+    );
     expect(JSON.stringify(ends)).not.toContain(token);
     expect(JSON.stringify(ends)).not.toContain(me.body.data.token);
   });

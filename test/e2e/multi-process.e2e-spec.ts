@@ -35,7 +35,12 @@ describe('kicks across server processes', () => {
     const owner = await deviceLogin(api2);
     // The owner's account gains the device by logging it in to the owner's phone account.
     const account = await registerUser(api2);
-    const extra = await api2.post('/auth/login', { phone: account.phone, password: 'correct-horse-9', identifier: owner.identifier, deviceSecret: owner.deviceSecret });
+    const extra = await api2.post('/auth/login', {
+      phone: account.phone,
+      password: 'correct-horse-9',
+      identifier: owner.identifier,
+      deviceSecret: owner.deviceSecret,
+    });
     expect(extra.status).toBe(200);
     const url1 = api1.baseUrl;
     const socket = await connectDevice(url1, extra.body.data.token);

@@ -86,7 +86,12 @@ describe('a Redis Cluster master fails over during writes and kicks', () => {
     }
 
     // The replica takes the dead master's slots; the cluster serves every slot again.
-    await eventually('the failover', async () => (await one.get('/health')).status, (status) => status === 200, 20_000);
+    await eventually(
+      'the failover',
+      async () => (await one.get('/health')).status,
+      (status) => status === 200,
+      20_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1000));
     stop = true;
     await writer;
@@ -110,8 +115,18 @@ describe('a Redis Cluster master fails over during writes and kicks', () => {
         expect(device.unbound).not.toBe('yes');
         continue;
       }
-      await eventually(`the session of unbound device ${device.identifier}`, async () => (await two.get('/me', device.token)).body.code, (code) => code === 20102, 10_000);
-      await eventually(`the socket of unbound device ${device.identifier}`, async () => device.socket.socket.connected, (connected) => !connected, 10_000);
+      await eventually(
+        `the session of unbound device ${device.identifier}`,
+        async () => (await two.get('/me', device.token)).body.code,
+        (code) => code === 20102,
+        10_000,
+      );
+      await eventually(
+        `the socket of unbound device ${device.identifier}`,
+        async () => device.socket.socket.connected,
+        (connected) => !connected,
+        10_000,
+      );
     }
     expect(devices.filter((d) => d.unbound === 'yes').length).toBeGreaterThan(0);
     // Logins work on every slot again.

@@ -43,15 +43,27 @@ describe('change capture through a Redis outage', () => {
 
     await redis.stop();
     await world.sql.query('UPDATE app_users SET status = 2 WHERE id = ?', [userId]);
-    await eventually('the failure noticed', async () => status.lastError ?? '', (error) => error.startsWith('redis'));
+    await eventually(
+      'the failure noticed',
+      async () => status.lastError ?? '',
+      (error) => error.startsWith('redis'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await checkpoint()).toBe(before);
     const health = await api.get('/health');
     expect(health.status).toBe(503);
 
     await redis.start(); // with the stale row still cached
-    await eventually('keys of the disabled user', () => world.redis.exists(`cache:appUsers:id:${userId}`, `cache:appUsers:phone:${phone}`), (n) => n === 0);
-    const refused = await eventually('login', () => api.post('/auth/login', { phone, password: PASSWORD, identifier: uniqueIdentifier() }), (res) => res.status !== 503);
+    await eventually(
+      'keys of the disabled user',
+      () => world.redis.exists(`cache:appUsers:id:${userId}`, `cache:appUsers:phone:${phone}`),
+      (n) => n === 0,
+    );
+    const refused = await eventually(
+      'login',
+      () => api.post('/auth/login', { phone, password: PASSWORD, identifier: uniqueIdentifier() }),
+      (res) => res.status !== 503,
+    );
     expect([refused.status, refused.body.code]).toEqual([403, 20004]);
     await eventually('checkpoint moved on', checkpoint, (p) => Number(p) > Number(before));
   });
@@ -67,7 +79,11 @@ describe('change capture through a Redis outage', () => {
 
     await redis.stop();
     await world.sql.query('UPDATE app_users SET nickname = ? WHERE id = ?', ['first', users[0].userId]);
-    await eventually('the stream paused', async () => status.connected, (connected) => !connected);
+    await eventually(
+      'the stream paused',
+      async () => status.connected,
+      (connected) => !connected,
+    );
     const received = status.received;
     for (const user of users.slice(1)) await world.sql.query('UPDATE app_users SET nickname = ? WHERE id = ?', ['later', user.userId]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -75,8 +91,16 @@ describe('change capture through a Redis outage', () => {
     expect(app.get(ChangeApplier).backlog).toBeLessThan(5);
 
     await redis.start();
-    await eventually('every changed row invalidated', () => world.redis.exists(...users.flatMap((u) => keysOf(u.userId))), (n) => n === 0);
-    await eventually('the stream reopened', async () => status.connected, (connected) => connected);
+    await eventually(
+      'every changed row invalidated',
+      () => world.redis.exists(...users.flatMap((u) => keysOf(u.userId))),
+      (n) => n === 0,
+    );
+    await eventually(
+      'the stream reopened',
+      async () => status.connected,
+      (connected) => connected,
+    );
     for (const [i, user] of users.entries()) expect((await api.get('/me', user.token)).body.data.nickname).toBe(i === 0 ? 'first' : 'later');
   });
 
@@ -86,7 +110,11 @@ describe('change capture through a Redis outage', () => {
     await cdcSettled(app, world.sql);
     await redis.stop();
     await world.sql.query('UPDATE app_users SET nickname = ? WHERE id = ?', ['bye', user.userId]);
-    await eventually('the stream paused', async () => status.connected, (connected) => !connected);
+    await eventually(
+      'the stream paused',
+      async () => status.connected,
+      (connected) => !connected,
+    );
     await within(app.close(), 5000, 'app.close()');
     await redis.start();
   });

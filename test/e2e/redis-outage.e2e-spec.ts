@@ -74,9 +74,17 @@ describe('invalidations survive a Redis outage (transactional outbox)', () => {
 
     await redis.start(); // comes back with the stale row cached
     await eventually('outbox drained', pending, (n) => n === 0);
-    await eventually('the cache in use again', async () => app.get(CacheGate).isOpen, (open) => open);
+    await eventually(
+      'the cache in use again',
+      async () => app.get(CacheGate).isOpen,
+      (open) => open,
+    );
     expect(await world.redis.exists(`cache:appUsers:id:${userId}`, `cache:appUsers:phone:${phone}`)).toBe(0);
-    const refused = await eventually('login once Redis answers', () => login(phone), (res) => res.status !== 503);
+    const refused = await eventually(
+      'login once Redis answers',
+      () => login(phone),
+      (res) => res.status !== 503,
+    );
     expect([refused.status, refused.body.code]).toEqual([403, 20004]);
   });
 
@@ -115,7 +123,11 @@ describe('invalidations survive a Redis outage (transactional outbox)', () => {
       await expect(app.get(AppUserRepository).save(user)).rejects.toMatchObject({ code: 100007 });
       await redis.start(); // with the row that says 'before'
       expect(JSON.parse((await world.redis.get(`cache:appUsers:id:${userId}`)) as string).nickname).toBe('before');
-      const me = await eventually('Redis answers', () => api.get('/me', token), (res) => res.status !== 503);
+      const me = await eventually(
+        'Redis answers',
+        () => api.get('/me', token),
+        (res) => res.status !== 503,
+      );
       expect(me.body.data.nickname).toBe('after');
       expect(app.get(CacheGate).isOpen).toBe(false);
     } finally {

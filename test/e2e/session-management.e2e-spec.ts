@@ -243,7 +243,8 @@ describe('session management', () => {
     it('wrong current passwords are limited per account and address like logins', async () => {
       const limited = await world.start({ LOGIN_FAILURES_PER_PHONE: '2' });
       const a = await registerUser(limited.api);
-      for (let i = 0; i < 2; i += 1) expect((await limited.api.put('/me/password', { currentPassword: 'wrong-wrong', newPassword: NEW_PASSWORD }, a.token)).body.code).toBe(20015);
+      for (let i = 0; i < 2; i += 1)
+        expect((await limited.api.put('/me/password', { currentPassword: 'wrong-wrong', newPassword: NEW_PASSWORD }, a.token)).body.code).toBe(20015);
       const blocked = await limited.api.put('/me/password', { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, a.token);
       expect([blocked.status, blocked.body.code]).toEqual([429, 100006]);
       await limited.app.close();
@@ -288,7 +289,8 @@ describe('session management', () => {
       await api.post('/auth/password/code', { email });
       const code = (await resetCodeOf(world.redis, email, a.userId))!;
       const wrongCode = code === '111111' ? '222222' : '111111';
-      for (let i = 0; i < 5; i += 1) expect((await api.post('/auth/password/reset', { email, code: wrongCode, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
+      for (let i = 0; i < 5; i += 1)
+        expect((await api.post('/auth/password/reset', { email, code: wrongCode, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
       expect((await api.post('/auth/password/reset', { email, code, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
       expect((await phoneLogin(api, a.phone!, uniqueIdentifier())).status).toBe(200);
     });
@@ -301,7 +303,11 @@ describe('session management', () => {
     });
     afterAll(() => proxied.app.close());
     const from = (address: string, path: string, body: unknown) =>
-      fetch(`${proxied.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': address }, body: JSON.stringify(body) }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
+      fetch(`${proxied.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+        body: JSON.stringify(body),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
 
     it("a stranger's requests and wrong codes neither replace nor burn the owner's code", async () => {
       const [a] = await account(1);
@@ -312,7 +318,8 @@ describe('session management', () => {
       await world.redis.del(`verify:reset:cooldown:${email}`); // the stranger comes after the cooldown
       expect((await from('198.51.100.9', '/auth/password/code', { email })).status).toBe(200);
       const wrong = code === '000000' ? '000001' : '000000';
-      for (let i = 0; i < 5; i += 1) expect((await from('198.51.100.9', '/auth/password/reset', { email, code: wrong, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
+      for (let i = 0; i < 5; i += 1)
+        expect((await from('198.51.100.9', '/auth/password/reset', { email, code: wrong, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
       // The owner's code is still theirs, and works from where they asked; from elsewhere it does not.
       expect((await from('198.51.100.9', '/auth/password/reset', { email, code, newPassword: NEW_PASSWORD })).body.code).toBe(20007);
       const reset = await from('203.0.113.7', '/auth/password/reset', { email, code, newPassword: NEW_PASSWORD });
@@ -374,7 +381,12 @@ describe('session management', () => {
       expect([res.status, res.body.data.status, res.body.data.disabledUntil]).toEqual([200, 2, until]);
       expect(await within(socket.kicked, 2000, 'kicked')).toBe('disabled');
       expect((await phoneLogin(api, a.phone!, a.identifier)).body.code).toBe(20004);
-      const back = await eventually('enabled again', () => api.get(`/admin/app-users/${a.userId}`, admin), (r) => r.body.data.status === 1, 5000);
+      const back = await eventually(
+        'enabled again',
+        () => api.get(`/admin/app-users/${a.userId}`, admin),
+        (r) => r.body.data.status === 1,
+        5000,
+      );
       expect(back.body.data.disabledUntil).toBeNull();
       expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(until));
       expect((await phoneLogin(api, a.phone!, a.identifier)).status).toBe(200);

@@ -44,7 +44,14 @@ describe('shutdown is bounded whatever the dependencies and clients do meanwhile
     const code = await server.exited;
     await Promise.all(load);
     expect(Date.now() - started).toBeLessThan(TIMEOUT_SECONDS * 1000);
-    if (code !== 0) console.log(server.output().split('\n').filter((l) => !/"level":30/.test(l)).join('\n'));
+    if (code !== 0)
+      console.log(
+        server
+          .output()
+          .split('\n')
+          .filter((l) => !/"level":30/.test(l))
+          .join('\n'),
+      );
     expect(code).toBe(0);
     expect(server.output()).toMatch(/"msg":"SIGTERM: closing \(at most 3 s\)"[\s\S]*"msg":"closed in \d+ ms"/);
   });

@@ -33,7 +33,7 @@ describe('device migration and removal leave no zombie sessions', () => {
     };
   }
 
-  it('B binds A\'s email: kicked as migrated, old token 20101; A removes B: kicked as unbound, token 20102, entries gone', async () => {
+  it("B binds A's email: kicked as migrated, old token 20101; A removes B: kicked as unbound, token 20102, entries gone", async () => {
     const email = uniqueEmail();
     const a = await registerUser(api);
     expect((await bindEmail(a.token, email)).body.data).toMatchObject({ migrated: false, userId: a.userId });

@@ -45,10 +45,14 @@ describe('CacheAudit', () => {
     const users = [await newAppUser(), await newAppUser({ email: null })];
     for (const u of users) await cacheAppUser(u);
     const staffRepo = db.getRepository(OaUser);
-    const staff = await staffRepo.findOneByOrFail({ id: (await staffRepo.save(staffRepo.create({ phone: uniquePhone(), passwordHash: 'x', role: 'operator' }))).id });
+    const staff = await staffRepo.findOneByOrFail({
+      id: (await staffRepo.save(staffRepo.create({ phone: uniquePhone(), passwordHash: 'x', role: 'operator' }))).id,
+    });
     await world.redis.mset(`cache:oaUsers:id:${staff.id}`, JSON.stringify(staff), `cache:oaUsers:phone:${staff.phone}`, String(staff.id));
     const deviceRepo = db.getRepository(Device);
-    const device = await deviceRepo.findOneByOrFail({ id: (await deviceRepo.save(deviceRepo.create({ identifier: uniqueIdentifier(), userId: users[0].id }))).id });
+    const device = await deviceRepo.findOneByOrFail({
+      id: (await deviceRepo.save(deviceRepo.create({ identifier: uniqueIdentifier(), userId: users[0].id }))).id,
+    });
     await world.redis.set(`cache:devices:identifier:${device.identifier}`, JSON.stringify(device));
     await world.redis.mset(`cache:appUsers:phone:${uniquePhone()}`, '*', 'cache:appUsers:id:999999', '*', 'session:abc', '{}');
 
@@ -100,7 +104,9 @@ describe('CacheAudit', () => {
 
   it('finds stale OaUser and Device rows too', async () => {
     const staffRepo = db.getRepository(OaUser);
-    const staff = await staffRepo.findOneByOrFail({ id: (await staffRepo.save(staffRepo.create({ phone: uniquePhone(), passwordHash: 'x', role: 'operator' }))).id });
+    const staff = await staffRepo.findOneByOrFail({
+      id: (await staffRepo.save(staffRepo.create({ phone: uniquePhone(), passwordHash: 'x', role: 'operator' }))).id,
+    });
     await world.redis.set(`cache:oaUsers:id:${staff.id}`, JSON.stringify(staff));
     await world.sql.query(`UPDATE oa_users SET role = 'admin' WHERE id = ?`, [staff.id]);
     const deviceRepo = db.getRepository(Device);

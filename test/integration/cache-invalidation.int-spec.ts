@@ -25,8 +25,7 @@ describe('cache invalidation after commit', () => {
   });
   afterAll(() => world.close());
 
-  const create = (fields: Partial<AppUser> = {}) =>
-    dataSource.transaction((m) => users.create(m, { phone: uniquePhone(), email: uniqueEmail(), ...fields }));
+  const create = (fields: Partial<AppUser> = {}) => dataSource.transaction((m) => users.create(m, { phone: uniquePhone(), email: uniqueEmail(), ...fields }));
   const cached = (...keys: string[]) => Promise.all(keys.map((k) => world.redis.get(k)));
 
   it('an insert clears the placeholder cached for its phone', async () => {
@@ -53,7 +52,14 @@ describe('cache invalidation after commit', () => {
     const row = (await users.findById(user.id)) as AppUser;
     row.phone = newPhone;
     await users.save(row);
-    expect(await cached(`cache:appUsers:id:${user.id}`, `cache:appUsers:phone:${oldPhone}`, `cache:appUsers:phone:${newPhone}`, `cache:appUsers:email:${user.email}`)).toEqual([null, null, null, null]);
+    expect(
+      await cached(
+        `cache:appUsers:id:${user.id}`,
+        `cache:appUsers:phone:${oldPhone}`,
+        `cache:appUsers:phone:${newPhone}`,
+        `cache:appUsers:email:${user.email}`,
+      ),
+    ).toEqual([null, null, null, null]);
     expect(await users.findByPhone(oldPhone)).toBeNull();
     expect((await users.findByPhone(newPhone))?.id).toBe(user.id);
   });
@@ -63,7 +69,11 @@ describe('cache invalidation after commit', () => {
     await users.findByPhone(user.phone as string);
     await users.findByEmail(user.email as string);
     await users.remove((await users.findById(user.id)) as AppUser);
-    expect(await cached(`cache:appUsers:id:${user.id}`, `cache:appUsers:phone:${user.phone}`, `cache:appUsers:email:${user.email}`)).toEqual([null, null, null]);
+    expect(await cached(`cache:appUsers:id:${user.id}`, `cache:appUsers:phone:${user.phone}`, `cache:appUsers:email:${user.email}`)).toEqual([
+      null,
+      null,
+      null,
+    ]);
     expect(await users.findById(user.id)).toBeNull();
   });
 

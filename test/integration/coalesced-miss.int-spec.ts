@@ -8,7 +8,6 @@ import { entityCodec } from '../../src/cache/row-codec';
 import { uniquePhone } from '../support/builders';
 import { TestWorld } from '../support/test-app';
 
-
 /**
  * Misses on one key share one query per process, but a miss that arrives after a change's
  * invalidation must not be handed the row a load read before the change ("the next GET /me shows it").

@@ -91,9 +91,7 @@ describe('migration ExactIdentities', () => {
         (7, '100007', 'a@exämple.com', 'BBBB7777'), (8, '100008', 'a@xn--exmple-cua.com', 'BBBB8888')`,
     );
 
-    await expect(db.migrate()).rejects.toThrow(
-      /a@xn--exmple-cua\.com: app_users\.id=7 \("a@exämple\.com"\), app_users\.id=8 \("a@xn--exmple-cua\.com"\)/,
-    );
+    await expect(db.migrate()).rejects.toThrow(/a@xn--exmple-cua\.com: app_users\.id=7 \("a@exämple\.com"\), app_users\.id=8 \("a@xn--exmple-cua\.com"\)/);
 
     expect(await query(db.name, 'SELECT id, email FROM app_users ORDER BY id')).toEqual([
       { id: 7, email: 'a@exämple.com' },

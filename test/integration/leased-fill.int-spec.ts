@@ -11,7 +11,6 @@ import { registerUser } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 
-
 /** A promise the test resolves by hand: the reader waits on it between its read and its fill. */
 function gate(): { opened: Promise<void>; open: () => void } {
   let open!: () => void;

@@ -30,16 +30,12 @@ export async function startBinlogMariaDb(): Promise<BinlogMariaDb> {
   const dataDir = join(dir, 'data');
   const user = userInfo().username;
   try {
-    execFileSync(installDb, [
-      '--no-defaults',
-      `--datadir=${dataDir}`,
-      `--user=${user}`,
-      '--auth-root-authentication-method=normal',
-      '--skip-test-db',
-    ], { stdio: 'ignore' });
+    execFileSync(installDb, ['--no-defaults', `--datadir=${dataDir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db'], {
+      stdio: 'ignore',
+    });
   } catch (err) {
     removeDir(dir);
-    throw new Error(`mariadb-install-db failed: ${(err as Error).message}`);
+    throw new Error(`mariadb-install-db failed: ${(err as Error).message}`, { cause: err });
   }
   // Chosen only now: the install takes seconds, long enough for a parallel test to take the port.
   const port = await freePort();
@@ -89,7 +85,7 @@ export async function startBinlogMariaDb(): Promise<BinlogMariaDb> {
       // no log written
     }
     await db.stop();
-    throw new Error(`MariaDB with binlog failed to start: ${(err as Error).message}\n${log}`);
+    throw new Error(`MariaDB with binlog failed to start: ${(err as Error).message}\n${log}`, { cause: err });
   }
   return db;
 }

@@ -12,6 +12,11 @@ import { eventually } from './wait';
 export async function cdcSettled(app: INestApplicationContext, sql: Connection, timeoutMs = 10_000): Promise<void> {
   const [[end]] = await sql.query<RowDataPacket[]>('SHOW MASTER STATUS');
   const target = { file: String(end.File), position: Number(end.Position) };
-  await eventually('change capture caught up', async () => app.get(CdcStatus).applied, (applied) => reached(applied, target), timeoutMs);
+  await eventually(
+    'change capture caught up',
+    async () => app.get(CdcStatus).applied,
+    (applied) => reached(applied, target),
+    timeoutMs,
+  );
   await app.get(ChangeCapture).idle();
 }

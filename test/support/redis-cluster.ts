@@ -72,16 +72,26 @@ export async function startRedisCluster(): Promise<OwnCluster> {
   const processes = new Map<number, ReturnType<typeof spawnServer>>();
   const start = async (port: number) => {
     const started = spawnServer(server, [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-      '--cluster-node-timeout', String(NODE_TIMEOUT_MS),
-      '--save', '',
-      '--appendonly', 'no',
-      '--protected-mode', 'no',
-      '--daemonize', 'no',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      String(NODE_TIMEOUT_MS),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      '--daemonize',
+      'no',
     ]);
     processes.set(port, started);
     await waitFor(`cluster node ${port}`, async () => {
@@ -90,7 +100,9 @@ export async function startRedisCluster(): Promise<OwnCluster> {
     });
   };
   await Promise.all(ports.map(start));
-  const created = spawnSync(cli, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8' });
+  const created = spawnSync(cli, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], {
+    encoding: 'utf8',
+  });
   if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
 
   const masters = async (): Promise<number[]> => {

@@ -27,13 +27,20 @@ export async function startRedisServer(options: { persist?: boolean } = {}): Pro
     port,
     start: async () => {
       current = spawnServer(binary, [
-        '--port', String(port),
-        '--bind', '127.0.0.1',
-        '--dir', dir,
-        '--save', options.persist ? '3600 1' : '',
-        '--appendonly', 'no',
-        '--protected-mode', 'no',
-        '--daemonize', 'no',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        options.persist ? '3600 1' : '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+        '--daemonize',
+        'no',
       ]);
       const started = current;
       await waitFor(`redis-server on port ${port}`, async () => {

@@ -65,7 +65,12 @@ export class TestWorld {
   }
 
   static async create(options: WorldOptions = {}): Promise<TestWorld> {
-    const server = options.database && { host: options.database.host, port: options.database.port, user: options.database.user, password: options.database.password };
+    const server = options.database && {
+      host: options.database.host,
+      port: options.database.port,
+      user: options.database.user,
+      password: options.database.password,
+    };
     const cluster = options.redisCluster ?? (options.redis ? undefined : clusterOfThisWorker());
     if (cluster) {
       const world = new TestWorld(uniqueDatabaseName(), { host: '', port: 0, db: 0, release: async () => undefined }, server, cluster);

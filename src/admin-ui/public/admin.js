@@ -122,7 +122,14 @@ async function refresh() {
 
 function addHealth(health) {
   const list = $('health');
-  for (const [name, value] of Object.entries({ reachable: health.reachable ? 'yes' : 'NO', host: health.host, port: health.port, db: health.db, 'round trip (ms)': health.roundTripMs, version: health.version })) {
+  for (const [name, value] of Object.entries({
+    reachable: health.reachable ? 'yes' : 'NO',
+    host: health.host,
+    port: health.port,
+    db: health.db,
+    'round trip (ms)': health.roundTripMs,
+    version: health.version,
+  })) {
     if (value === undefined) continue;
     list.appendChild(document.createElement('dt')).textContent = name;
     list.appendChild(document.createElement('dd')).textContent = String(value);
@@ -142,7 +149,10 @@ async function lookup({ announce = true } = {}) {
   $('clear-target').disabled = true;
   const result = await api('GET', path);
   $('entries-caption').textContent = `Cached for ${kind} ${value}: ${result.entries.length} key(s)`;
-  fillRows($('entries'), result.entries.map((e) => [e.key, e.ttl, e.value === null ? '(not a string)' : e.value]));
+  fillRows(
+    $('entries'),
+    result.entries.map((e) => [e.key, e.ttl, e.value === null ? '(not a string)' : e.value]),
+  );
   $('entries').hidden = false;
   $('clear-target').disabled = false;
   if (announce) say(result.entries.length === 0 ? `Nothing is cached for ${kind} ${value}.` : `${result.entries.length} key(s) cached for ${kind} ${value}.`);
@@ -173,7 +183,8 @@ async function showDevices({ announce = true } = {}) {
   const user = await deviceOwner();
   const devices = await api('GET', `/admin/app-users/${user.id}/devices`);
   const status = user.status === 1 ? 'active' : user.disabledUntil ? `disabled until ${user.disabledUntil}` : 'disabled';
-  $('devices-caption').textContent = `User ${user.id} (${user.phone ?? 'no phone'}, ${status}): ${devices.length} device(s), ${devices.filter((d) => d.signedIn).length} signed in`;
+  $('devices-caption').textContent =
+    `User ${user.id} (${user.phone ?? 'no phone'}, ${status}): ${devices.length} device(s), ${devices.filter((d) => d.signedIn).length} signed in`;
   const body = $('devices').tBodies[0];
   body.replaceChildren();
   for (const d of devices) {
@@ -184,14 +195,20 @@ async function showDevices({ announce = true } = {}) {
     button.type = 'button';
     button.textContent = 'Sign out…';
     button.disabled = !d.signedIn;
-    button.addEventListener('click', action(() => signOutDevice(user.id, d.identifier)));
+    button.addEventListener(
+      'click',
+      action(() => signOutDevice(user.id, d.identifier)),
+    );
   }
   $('devices').hidden = false;
   if (announce) say(`${devices.length} device(s) of user ${user.id}.`);
 }
 
 async function signOutDevice(userId, identifier) {
-  if (!(await confirmDialog(`Sign device ${identifier} of user ${userId} out? Its session ends at once (reason "kicked"); the device stays bound.`, 'Sign out'))) return say('Nobody signed out.');
+  if (
+    !(await confirmDialog(`Sign device ${identifier} of user ${userId} out? Its session ends at once (reason "kicked"); the device stays bound.`, 'Sign out'))
+  )
+    return say('Nobody signed out.');
   await api('POST', `/admin/app-users/${userId}/devices/${encodeURIComponent(identifier)}/sign-out`);
   say(`Device ${identifier} of user ${userId} signed out.`);
   await showDevices({ announce: false });
@@ -212,20 +229,26 @@ async function audit() {
   say('Auditing…');
   const report = await api('GET', `/admin/cache/audit?scope=${encodeURIComponent(scope)}&repair=${repair}`);
   $('audit-summary').textContent = `Scanned ${report.scanned} key(s): ${report.stale.length} stale, ${report.unknown} unknown, ${report.repaired} repaired.`;
-  fillRows($('stale'), report.stale.map((s) => [s.key, s.reason, s.detail]));
+  fillRows(
+    $('stale'),
+    report.stale.map((s) => [s.key, s.reason, s.detail]),
+  );
   say('Audit done.');
 }
 
 document.addEventListener('DOMContentLoaded', () => {
-  $('login-form').addEventListener('submit', action(async () => {
-    const phone = $('login-phone').value.trim();
-    const data = await api('POST', '/oa/auth/login', { phone, password: $('login-password').value });
-    token = data.token;
-    sessionStorage.setItem('staffToken', token);
-    $('login-password').value = '';
-    $('who-text').textContent = `Logged in as ${phone}`;
-    await showApp();
-  }));
+  $('login-form').addEventListener(
+    'submit',
+    action(async () => {
+      const phone = $('login-phone').value.trim();
+      const data = await api('POST', '/oa/auth/login', { phone, password: $('login-password').value });
+      token = data.token;
+      sessionStorage.setItem('staffToken', token);
+      $('login-password').value = '';
+      $('who-text').textContent = `Logged in as ${phone}`;
+      await showApp();
+    }),
+  );
   $('logout').addEventListener('click', action(logout));
   $('refresh').addEventListener('click', action(refresh));
   $('lookup-form').addEventListener('submit', action(lookup));

@@ -34,13 +34,18 @@ export class ExactIdentities1764000000000 implements MigrationInterface {
     }
     if (rewritten.length > 0) {
       // Raw SQL passes no subscriber: the outbox relay of every process clears the cached copies.
-      const keys = rewritten.flatMap(({ id, from, to }) => [...keysOfRow(CACHE_FAMILIES.appUsers, { id, email: from }), ...keysOfRow(CACHE_FAMILIES.appUsers, { email: to })]);
+      const keys = rewritten.flatMap(({ id, from, to }) => [
+        ...keysOfRow(CACHE_FAMILIES.appUsers, { id, email: from }),
+        ...keysOfRow(CACHE_FAMILIES.appUsers, { email: to }),
+      ]);
       await queryRunner.query('INSERT INTO cache_invalidations (cache_keys) VALUES (?)', [JSON.stringify(keys)]);
     }
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('ALTER TABLE devices DROP COLUMN secret_hash, MODIFY identifier VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL');
+    await queryRunner.query(
+      'ALTER TABLE devices DROP COLUMN secret_hash, MODIFY identifier VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL',
+    );
     await queryRunner.query(`
       ALTER TABLE app_users
         MODIFY email VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NULL,

@@ -9,7 +9,9 @@ export class TimedDisable1764100000000 implements MigrationInterface {
   name = 'TimedDisable1764100000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('ALTER TABLE app_users ADD COLUMN disabled_until DATETIME(3) NULL AFTER status, ADD INDEX idx_app_users_disabled_until (disabled_until)');
+    await queryRunner.query(
+      'ALTER TABLE app_users ADD COLUMN disabled_until DATETIME(3) NULL AFTER status, ADD INDEX idx_app_users_disabled_until (disabled_until)',
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
