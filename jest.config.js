@@ -24,7 +24,16 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '\\.spec\\.ts$' },
     { ...common, displayName: 'integration', rootDir: 'test', testRegex: 'integration/.*\\.int-spec\\.ts$' },
-    { ...common, displayName: 'e2e', rootDir: 'test', testRegex: 'e2e/.*\\.e2e-spec\\.ts$', testPathIgnorePatterns: CLUSTER_ONLY },
+    {
+      ...common,
+      displayName: 'e2e',
+      rootDir: 'test',
+      testRegex: 'e2e/.*\\.e2e-spec\\.ts$',
+      testPathIgnorePatterns: CLUSTER_ONLY,
+      // Every answer an e2e test observes must be in the OpenAPI document (test/support/observed-answers.ts).
+      globalSetup: '<rootDir>/support/observed-answers-setup.ts',
+      globalTeardown: '<rootDir>/support/observed-answers-teardown.ts',
+    },
     { ...common, ...cluster, displayName: 'integration-cluster', rootDir: 'test', testRegex: 'integration/.*\\.int-spec\\.ts$' },
     { ...common, ...cluster, displayName: 'e2e-cluster', rootDir: 'test', testRegex: 'e2e/.*\\.e2e-spec\\.ts$', testPathIgnorePatterns: SINGLE_REDIS_ONLY },
   ],

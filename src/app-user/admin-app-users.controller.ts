@@ -24,7 +24,7 @@ export class AdminAppUsersController {
 
   /** `?phone=` finds one user; otherwise a page in id order, `nextCursor` null on the last page. */
   @Get()
-  @ApiOperation({ summary: 'list app users in id order, or find one by phone' })
+  @ApiOperation({ operationId: 'listAppUsers', summary: 'list app users in id order, or find one by phone' })
   @ApiEnvelope(AdminAppUserPageResponse)
   async list(@Query() query: ListAppUsersQuery) {
     if (query.phone !== undefined) {
@@ -37,7 +37,7 @@ export class AdminAppUsersController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'one app user' })
+  @ApiOperation({ operationId: 'getAppUser', summary: 'one app user' })
   @ApiParam({ name: 'id', type: Number })
   @ApiEnvelope(AdminAppUserResponse)
   @ApiErrors(ErrorCode.USER_NOT_FOUND)
@@ -47,7 +47,10 @@ export class AdminAppUsersController {
 
   @Patch(':id')
   @StaffRoles('admin')
-  @ApiOperation({ summary: 'enable (1) or disable (2), for good or until disabledUntil; disabling revokes sessions and kicks sockets (disabled)' })
+  @ApiOperation({
+    operationId: 'setAppUserStatus',
+    summary: 'enable (1) or disable (2), for good or until disabledUntil; disabling revokes sessions and kicks sockets (disabled)',
+  })
   @ApiParam({ name: 'id', type: Number })
   @ApiEnvelope(AdminAppUserResponse)
   @ApiErrors(ErrorCode.USER_NOT_FOUND)
@@ -57,7 +60,10 @@ export class AdminAppUsersController {
   }
 
   @Get(':id/devices')
-  @ApiOperation({ summary: "the user's devices with their session state, as GET /me/devices shows them (current is always false)" })
+  @ApiOperation({
+    operationId: 'listAppUserDevices',
+    summary: "the user's devices with their session state, as GET /me/devices shows them (current is always false)",
+  })
   @ApiParam({ name: 'id', type: Number })
   @ApiEnvelope(DeviceResponse, { isArray: true })
   @ApiErrors(ErrorCode.USER_NOT_FOUND)
@@ -69,7 +75,7 @@ export class AdminAppUsersController {
   @Post(':id/devices/:identifier/sign-out')
   @HttpCode(200)
   @StaffRoles('admin')
-  @ApiOperation({ summary: "end that device's session without unbinding it (20108; socket kicked kicked)" })
+  @ApiOperation({ operationId: 'signOutAppUserDevice', summary: "end that device's session without unbinding it (20108; socket kicked kicked)" })
   @ApiEnvelope(null)
   @ApiErrors(ErrorCode.USER_NOT_FOUND, ErrorCode.DEVICE_NOT_FOUND)
   async signOutDevice(@Param() params: AppUserDeviceParams, @CurrentStaff() staff: OaUser) {
@@ -80,7 +86,7 @@ export class AdminAppUsersController {
 
   @Delete(':id')
   @StaffRoles('admin')
-  @ApiOperation({ summary: 'delete: caches invalidated, sessions revoked, sockets kicked (deleted)' })
+  @ApiOperation({ operationId: 'deleteAppUser', summary: 'delete: caches invalidated, sessions revoked, sockets kicked (deleted)' })
   @ApiParam({ name: 'id', type: Number })
   @ApiEnvelope(null)
   @ApiErrors(ErrorCode.USER_NOT_FOUND)

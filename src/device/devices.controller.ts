@@ -17,7 +17,7 @@ export class DevicesController {
   constructor(private readonly devices: DeviceManager) {}
 
   @Get()
-  @ApiOperation({ summary: "the caller's devices, with their session state" })
+  @ApiOperation({ operationId: 'listMyDevices', summary: "the caller's devices, with their session state" })
   @ApiEnvelope(DeviceResponse, { isArray: true })
   list(@CurrentSession() session: AuthenticatedSession) {
     return this.devices.list(session.userId, session.identifier);
@@ -25,7 +25,10 @@ export class DevicesController {
 
   @Post('sign-out-others')
   @HttpCode(200)
-  @ApiOperation({ summary: 'end the session of every other device of the account (20107; sockets kicked signed_out); the devices stay bound' })
+  @ApiOperation({
+    operationId: 'signOutOtherDevices',
+    summary: 'end the session of every other device of the account (20107; sockets kicked signed_out); the devices stay bound',
+  })
   @ApiEnvelope(SignedOutResponse)
   async signOutOthers(@CurrentSession() session: AuthenticatedSession) {
     return { signedOut: await this.devices.signOutOthers(session.userId, session, byCaller(session)) };
@@ -33,7 +36,10 @@ export class DevicesController {
 
   @Post(':identifier/sign-out')
   @HttpCode(200)
-  @ApiOperation({ summary: "end that device's session without unbinding it (20107; socket kicked signed_out); the caller's own device may be named" })
+  @ApiOperation({
+    operationId: 'signOutMyDevice',
+    summary: "end that device's session without unbinding it (20107; socket kicked signed_out); the caller's own device may be named",
+  })
   @ApiEnvelope(null)
   @ApiErrors(ErrorCode.DEVICE_NOT_FOUND)
   async signOut(@CurrentSession() session: AuthenticatedSession, @Param() params: DeviceIdentifierParam) {
@@ -42,7 +48,7 @@ export class DevicesController {
   }
 
   @Delete(':identifier')
-  @ApiOperation({ summary: 'unbind a device: its sessions are revoked (20102) and its sockets kicked (unbound)' })
+  @ApiOperation({ operationId: 'unbindMyDevice', summary: 'unbind a device: its sessions are revoked (20102) and its sockets kicked (unbound)' })
   @ApiEnvelope(null)
   @ApiErrors(ErrorCode.DEVICE_NOT_FOUND)
   async unbind(@CurrentSession() session: AuthenticatedSession, @Param() params: DeviceIdentifierParam) {

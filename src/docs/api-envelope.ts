@@ -33,28 +33,46 @@ export function ApiEnvelope(model: Type<unknown> | null, options: { status?: num
   );
 }
 
-/** One documented response per HTTP status, naming the business codes a client may see with it. */
-export function ApiErrors(...specs: ErrorSpec[]) {
-  const byStatus = new Map<number, ErrorSpec[]>();
-  for (const spec of [ErrorCode.INVALID_PARAM, ...specs]) byStatus.set(spec.status, [...(byStatus.get(spec.status) ?? []), spec]);
-  return applyDecorators(
-    ApiExtraModels(ErrorEnvelopeDto),
-    ...[...byStatus].map(([status, list]) =>
-      ApiResponse({
-        status,
-        description: [...new Set(list)].map((s) => `${s.code} ${s.msg}`).join('; '),
-        schema: { $ref: getSchemaPath(ErrorEnvelopeDto) },
-      }),
-    ),
-  );
+const DECLARED_ERRORS = Symbol('hi:docs:errors');
+const WITHOUT_STORES = Symbol('hi:docs:without-stores');
+
+type Target = object | ((...args: never[]) => unknown);
+
+/**
+ * The business codes a route (on a method) or every route of a controller (on the class) answers
+ * besides the ones its facts imply: guards, parameters, a body, MySQL and Redis (api-answers.ts
+ * adds those). Each code is documented under its own HTTP status.
+ */
+export function ApiErrors(...specs: ErrorSpec[]): ClassDecorator & MethodDecorator {
+  return (target: Target, _key?: string | symbol, descriptor?: PropertyDescriptor): void => {
+    const on = (descriptor?.value ?? target) as Target;
+    Reflect.defineMetadata(DECLARED_ERRORS, [...declaredErrors(on), ...specs], on);
+  };
 }
 
-/** A client route: `Authorization: Bearer <token from /auth/*>`; revoked sessions tell why (20101-20104). */
-export const ApiClientAuth = () =>
-  applyDecorators(
-    ApiBearerAuth(CLIENT_AUTH),
-    ApiErrors(ErrorCode.UNAUTHORIZED, ErrorCode.SESSION_MIGRATED, ErrorCode.SESSION_UNBOUND, ErrorCode.SESSION_REPLACED, ErrorCode.SESSION_USER_GONE),
-  );
+export function declaredErrors(target: Target): ErrorSpec[] {
+  return (Reflect.getMetadata(DECLARED_ERRORS, target) as ErrorSpec[] | undefined) ?? [];
+}
 
-/** A staff route: `Authorization: Bearer <token from /oa/auth/login>`; 403 when the role may not. */
-export const ApiStaffAuth = () => applyDecorators(ApiBearerAuth(STAFF_AUTH), ApiErrors(ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN));
+/** A route that touches neither MySQL nor Redis: no 503 / 100007 and no 500 / 100005 to document. */
+export function ApiWithoutStores(): ClassDecorator & MethodDecorator {
+  return (target: Target, _key?: string | symbol, descriptor?: PropertyDescriptor): void => {
+    Reflect.defineMetadata(WITHOUT_STORES, true, (descriptor?.value ?? target) as Target);
+  };
+}
+
+export function isWithoutStores(target: Target): boolean {
+  return Reflect.getMetadata(WITHOUT_STORES, target) === true;
+}
+
+/**
+ * A client route: `Authorization: Bearer <token from /auth/*>`. Its 401 answers (100003 and every
+ * revoked-session code) follow from its AppAuthGuard (api-answers.ts), which must be there too.
+ */
+export const ApiClientAuth = () => ApiBearerAuth(CLIENT_AUTH);
+
+/**
+ * A staff route: `Authorization: Bearer <token from /oa/auth/login>`. Its 401, and its 403 when
+ * `@StaffRoles` restricts it, follow from its StaffAuthGuard (api-answers.ts), which must be there too.
+ */
+export const ApiStaffAuth = () => ApiBearerAuth(STAFF_AUTH);

@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheckResult, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
-import { ApiEnvelope, ApiErrors } from '../docs/api-envelope';
+import { ApiEnvelope, ApiErrors, ApiWithoutStores } from '../docs/api-envelope';
 import { HealthCheckResponse, LivenessResponse } from '../docs/health.docs';
 import { CdcHealthIndicator } from './cdc.health';
 import { RedisHealthIndicator } from './redis.health';
@@ -20,7 +20,10 @@ export class HealthController {
 
   /** Readiness: 200 when MySQL and Redis both answer, 503 naming the one that does not; also change capture's mode and lag. */
   @Get()
-  @ApiOperation({ summary: 'readiness: 200 when MySQL and Redis answer, 503 naming the one that does not; change capture mode and lag' })
+  @ApiOperation({
+    operationId: 'getHealth',
+    summary: 'readiness: 200 when MySQL and Redis answer, 503 naming the one that does not; change capture mode and lag',
+  })
   @ApiEnvelope(HealthCheckResponse)
   @ApiErrors(ErrorCode.UNAVAILABLE)
   async ready() {
@@ -40,8 +43,9 @@ export class HealthController {
 
   /** Liveness: the process answers; touches neither MySQL nor Redis. */
   @Get('live')
-  @ApiOperation({ summary: 'liveness: touches neither MySQL nor Redis' })
+  @ApiOperation({ operationId: 'getLiveness', summary: 'liveness: touches neither MySQL nor Redis' })
   @ApiEnvelope(LivenessResponse)
+  @ApiWithoutStores()
   live() {
     return { status: 'ok' };
   }

@@ -16,9 +16,9 @@ export class InviteController {
 
   @Post()
   @HttpCode(200)
-  @ApiOperation({ summary: 'record who invited the caller' })
+  @ApiOperation({ operationId: 'bindInviteCode', summary: 'record who invited the caller' })
   @ApiEnvelope(BindInviteCodeResponse)
-  @ApiErrors(ErrorCode.INVITE_NOT_FOUND, ErrorCode.INVITE_OWN_CODE, ErrorCode.INVITE_ALREADY_BOUND, ErrorCode.DB_FAILED)
+  @ApiErrors(ErrorCode.INVITE_NOT_FOUND, ErrorCode.INVITE_OWN_CODE, ErrorCode.INVITE_ALREADY_BOUND, ErrorCode.USER_NOT_FOUND, ErrorCode.DB_FAILED)
   bind(@CurrentSession() session: AuthenticatedSession, @Body() body: BindInviteCodeDto) {
     return this.invites.bind(session.userId, body.inviteCode);
   }

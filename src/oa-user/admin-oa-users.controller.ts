@@ -16,14 +16,14 @@ export class AdminOaUsersController {
   constructor(private readonly staff: OaUserService) {}
 
   @Get()
-  @ApiOperation({ summary: 'every staff user' })
+  @ApiOperation({ operationId: 'listStaff', summary: 'every staff user' })
   @ApiEnvelope(OaUserResponse, { isArray: true })
   async list() {
     return (await this.staff.list()).map(toOaUserView);
   }
 
   @Post()
-  @ApiOperation({ summary: 'create a staff user (admin or operator)' })
+  @ApiOperation({ operationId: 'createStaff', summary: 'create a staff user (admin or operator)' })
   @ApiEnvelope(OaUserResponse, { status: 201 })
   @ApiErrors(ErrorCode.PHONE_EXISTS)
   async create(@Body() body: CreateOaUserDto) {
@@ -31,7 +31,7 @@ export class AdminOaUsersController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'change a staff user' })
+  @ApiOperation({ operationId: 'updateStaff', summary: 'change a staff user' })
   @ApiParam({ name: 'id', type: Number })
   @ApiEnvelope(OaUserResponse)
   @ApiErrors(ErrorCode.OA_USER_NOT_FOUND, ErrorCode.PHONE_EXISTS)

@@ -20,16 +20,16 @@ export class OaAuthController {
 
   @Post('login')
   @HttpCode(200)
-  @ApiOperation({ summary: 'staff login; the token works on /admin routes only' })
+  @ApiOperation({ operationId: 'staffLogin', summary: 'staff login; the token works on /admin routes only' })
   @ApiEnvelope(StaffLoginResponse)
-  @ApiErrors(ErrorCode.BAD_CREDENTIALS, ErrorCode.USER_DISABLED, ErrorCode.TOO_MANY_REQUESTS)
+  @ApiErrors(ErrorCode.BAD_CREDENTIALS, ErrorCode.USER_DISABLED)
   login(@Body() body: StaffLoginDto, @ClientAddress() address: string) {
     return this.staff.login(body.phone, body.password, address);
   }
 
   @Post('logout')
   @HttpCode(200)
-  @ApiOperation({ summary: "end the caller's staff session: its token answers 100003 from now on" })
+  @ApiOperation({ operationId: 'staffLogout', summary: "end the caller's staff session: its token answers 100003 from now on" })
   @ApiStaffAuth()
   @ApiEnvelope(null)
   @UseGuards(StaffAuthGuard)

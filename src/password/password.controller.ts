@@ -11,23 +11,25 @@ import { PasswordService } from './password.service';
 
 @ApiTags('me')
 @ApiClientAuth()
-@ApiErrors(ErrorCode.TOO_MANY_REQUESTS)
 @Controller('me/password')
 @UseGuards(AppAuthGuard, AuthRateLimitGuard)
 export class MePasswordController {
   constructor(private readonly passwords: PasswordService) {}
 
   @Put()
-  @ApiOperation({ summary: "set or change the caller's password; every other session of the account ends (20106; sockets kicked password_changed)" })
+  @ApiOperation({
+    operationId: 'changeMyPassword',
+    summary: "set or change the caller's password; every other session of the account ends (20106; sockets kicked password_changed)",
+    description: '400 / 100002 without `currentPassword` when the account has a password; wrong ones count as failed logins (429 past the limit).',
+  })
   @ApiEnvelope(PasswordChangedResponse)
-  @ApiErrors(ErrorCode.CURRENT_PASSWORD_INCORRECT)
+  @ApiErrors(ErrorCode.CURRENT_PASSWORD_INCORRECT, ErrorCode.USER_NOT_FOUND)
   async change(@CurrentSession() session: AuthenticatedSession, @Body() body: ChangePasswordDto, @ClientAddress() address: string) {
     return { signedOut: await this.passwords.change(session, body.currentPassword, body.newPassword, address) };
   }
 }
 
 @ApiTags('client auth')
-@ApiErrors(ErrorCode.TOO_MANY_REQUESTS)
 @Controller('auth/password')
 @UseGuards(AuthRateLimitGuard)
 export class PasswordResetController {
@@ -35,7 +37,10 @@ export class PasswordResetController {
 
   @Post('code')
   @HttpCode(200)
-  @ApiOperation({ summary: 'mail a 6-digit reset code if an account has this email (kept 10 minutes); the same answer either way' })
+  @ApiOperation({
+    operationId: 'sendPasswordResetCode',
+    summary: 'mail a 6-digit reset code if an account has this email (kept 10 minutes); the same answer either way',
+  })
   @ApiEnvelope(ResetCodeResponse)
   sendCode(@Body() body: PasswordResetCodeDto, @ClientAddress() address: string) {
     return this.passwords.sendResetCode(body.email, address);
@@ -44,6 +49,7 @@ export class PasswordResetController {
   @Post('reset')
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'resetPassword',
     summary: "set the password of the email's account with the mailed code, from the address that asked for it; every session of the account ends (20106)",
   })
   @ApiEnvelope(null)

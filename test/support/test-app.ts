@@ -4,6 +4,7 @@ import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { PASSWORD, uniquePhone } from './builders';
 import { Api } from './http';
+import { noteTestWorld, recordAnswers } from './observed-answers';
 import { leaseKey } from '../../src/cache/cache-keys';
 import { sessionKeys } from '../../src/session/session.store';
 import { claimRedisDb, ClaimedRedisDb } from './redis-db';
@@ -65,6 +66,7 @@ export class TestWorld {
   }
 
   static async create(options: WorldOptions = {}): Promise<TestWorld> {
+    noteTestWorld();
     const server = options.database && {
       host: options.database.host,
       port: options.database.port,
@@ -116,6 +118,7 @@ export class TestWorld {
   /** Starts the real application on a free port of 127.0.0.1. */
   async start(overrides: Record<string, string> = {}): Promise<{ app: NestFastifyApplication; api: Api; url: string }> {
     const app = await createApp(this.config(overrides), { logger: false });
+    await recordAnswers(app);
     await app.listen(0, '127.0.0.1');
     this.apps.push(app);
     this.sql ??= await sqlConnection(this.dbName, this.dbServer);
