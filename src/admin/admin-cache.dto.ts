@@ -1,10 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { IsPhone, PHONE_PATTERN } from '../common/validation';
 import type { BulkClearResult, CachedEntry, CachedLookup, CacheHealth, KeyPage, ScopeCounts } from './cache-admin';
 import { STALE_REASONS, StaleReason } from './cache-audit';
 import type { AuditReport, StaleEntry } from './cache-audit';
+import { AUDIT_ID_PATTERN } from './audit-jobs';
+import type { AuditJob, AuditJobStatus, StalePage } from './audit-jobs';
+
+const MAX_AUDIT_LIMIT = 10000;
+const MAX_STALE_PAGE = 500;
 import { CLEAR_SCOPES, ClearScope, CURSOR_PATTERN, ID_PATTERN, ID_SCOPES, IdScope, isScanCursor, MAX_PAGE } from './cache-admin.inputs';
 
 const scopeMessage = (scopes: readonly string[]) => ({ message: `$property must be one of ${scopes.join(', ')}` });
@@ -55,10 +60,46 @@ export class AuditQuery {
   @IsOptional()
   @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES))
   scope?: ClearScope;
-  @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false', description: 'delete each stale key that still holds the audited value' })
+  @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false', description: 'delete each stale key that still holds the audited value (admins only)' })
   @IsOptional()
   @IsIn(['true', 'false'], { message: '$property must be true or false' })
   repair?: 'true' | 'false';
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_AUDIT_LIMIT, default: 1000, description: 'stale entries to answer at most (the totals count all)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_AUDIT_LIMIT)
+  limit?: number;
+}
+
+/** POST /admin/cache/audits. */
+export class StartAuditDto {
+  @ApiPropertyOptional({ enum: CLEAR_SCOPES, default: 'all' })
+  @IsOptional()
+  @IsIn(CLEAR_SCOPES, scopeMessage(CLEAR_SCOPES))
+  scope?: ClearScope;
+  @ApiPropertyOptional({ default: false, description: 'delete each stale key that still holds the audited value (admins only)' })
+  @IsOptional()
+  @IsBoolean()
+  repair?: boolean;
+}
+
+export class AuditIdParam {
+  @ApiProperty({ pattern: AUDIT_ID_PATTERN.source, example: '9f86d081884c7d65' })
+  @Matches(AUDIT_ID_PATTERN, { message: '$property must be the 16 hexadecimal digits POST /admin/cache/audits answered' })
+  id: string;
+}
+
+export class StalePageQuery {
+  @ApiPropertyOptional({ minimum: 0, default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(1e9) offset?: number;
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_STALE_PAGE, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_STALE_PAGE)
+  limit?: number;
 }
 
 export class CacheHealthResponse implements CacheHealth {
@@ -124,7 +165,8 @@ export class AuditReportResponse implements AuditReport {
   @ApiProperty() repair: boolean;
   @ApiProperty({ description: 'cache keys examined' }) scanned: number;
   @ApiProperty({ description: 'keys of a layout the audit does not know (left alone)' }) unknown: number;
-  @ApiProperty({ type: [StaleEntryResponse] }) stale: StaleEntryResponse[];
+  @ApiProperty({ type: [StaleEntryResponse], description: 'the first `limit` stale entries found, sorted by key' }) stale: StaleEntryResponse[];
+  @ApiProperty({ description: 'stale entries found in all' }) staleTotal: number;
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'number' },
@@ -132,4 +174,35 @@ export class AuditReportResponse implements AuditReport {
   })
   staleByReason: Record<StaleReason, number>;
   @ApiProperty({ description: 'stale keys deleted' }) repaired: number;
+}
+
+export class AuditJobResponse implements AuditJob {
+  @ApiProperty({ example: '9f86d081884c7d65' }) id: string;
+  @ApiProperty({ enum: CLEAR_SCOPES }) scope: string;
+  @ApiProperty() repair: boolean;
+  @ApiProperty({ enum: ['running', 'done', 'failed', 'interrupted'], description: 'interrupted: the process running it stopped' }) status: AuditJobStatus;
+  @ApiProperty({ example: 'staff #1 13800000000 (admin)' }) startedBy: string;
+  @ApiProperty({ format: 'date-time' }) startedAt: string;
+  @ApiProperty({ format: 'date-time', description: 'the last progress written' }) updatedAt: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) finishedAt: string | null;
+  @ApiProperty({ description: 'share of the keyspace covered, 0 to 1' }) fraction: number;
+  @ApiProperty({ description: 'cache keys examined so far' }) scanned: number;
+  @ApiProperty({ description: 'keys of a layout the audit does not know (counted when done)' }) unknown: number;
+  @ApiProperty({ description: 'stale entries found so far' }) staleTotal: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'number' },
+    example: { row_differs: 0, row_gone: 1, index_wrong_id: 0, placeholder_for_existing_row: 0 },
+  })
+  staleByReason: Record<StaleReason, number>;
+  @ApiProperty({ description: 'stale keys deleted (repair)' }) repaired: number;
+  @ApiProperty({ type: String, nullable: true }) error: string | null;
+  @ApiPropertyOptional({ description: 'POST only: true when this process was already running an audit, which is the one answered' }) alreadyRunning?: boolean;
+}
+
+export class StalePageResponse implements StalePage {
+  @ApiProperty() id: string;
+  @ApiProperty({ description: 'stale entries stored so far (all of them once the audit is done)' }) total: number;
+  @ApiProperty() offset: number;
+  @ApiProperty({ type: [StaleEntryResponse] }) items: StaleEntryResponse[];
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
@@ -8,18 +8,31 @@ import { StaffActor, staffName } from '../oa-user/staff-auth.guard';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { redisTarget } from '../redis/redis.factory';
 import { CacheAdmin } from './cache-admin';
-import { InvalidInputError } from './cache-admin.inputs';
+import { InvalidInputError, parseScope } from './cache-admin.inputs';
+import { AuditJobs } from './audit-jobs';
 import { CacheAudit } from './cache-audit';
+
+/** Stale entries a synchronous audit answers at most, unless asked for fewer. */
+export const DEFAULT_AUDIT_LIMIT = 1000;
 
 /** The /admin/cache use cases: the shared CacheAdmin/CacheAudit plus who-did-what logging. */
 @Injectable()
-export class AdminCacheService {
+export class AdminCacheService implements OnApplicationShutdown {
   private readonly admin: CacheAdmin;
   private readonly audit: CacheAudit;
+  private readonly jobs: AuditJobs;
+  private readonly logger = new Logger('AdminCache');
 
   constructor(@Inject(REDIS_CLIENT) redis: RedisClient, config: AppConfig, db: DataSource) {
     this.admin = new CacheAdmin(redis, redisTarget(config));
     this.audit = new CacheAudit(redis, db);
+    this.jobs = new AuditJobs(redis, this.audit, (job) =>
+      this.logger.log({
+        msg: `audit ${job.id} of scope ${job.scope} ${job.status}: ${job.scanned} key(s), ${job.staleTotal} stale, ${job.repaired} repaired${job.error ? `: ${job.error}` : ''}`,
+        auditId: job.id,
+        by: job.startedBy,
+      }),
+    );
   }
 
   async health(actor: StaffActor) {
@@ -65,11 +78,44 @@ export class AdminCacheService {
     return { id, scope, ...result };
   }
 
-  async runAudit(actor: StaffActor, scope = 'all', repair = false) {
-    const report = await this.run(() => this.audit.run({ scope, repair }));
-    const what = `audited cache scope ${scope}: ${report.scanned} key(s), ${report.stale.length} stale`;
+  async runAudit(actor: StaffActor, scope = 'all', repair = false, limit = DEFAULT_AUDIT_LIMIT) {
+    this.mayRepair(actor, repair);
+    const report = await this.run(() => this.audit.run({ scope, repair, keep: limit }));
+    const what = `audited cache scope ${scope}: ${report.scanned} key(s), ${report.staleTotal} stale`;
     this.record(actor, repair ? `${what}, repaired` : what, report.repaired);
     return report;
+  }
+
+  async startAudit(actor: StaffActor, scope: string, repair: boolean) {
+    this.mayRepair(actor, repair);
+    const job = await this.run(() => this.jobs.start(parseScope(scope), repair, staffName(actor.staff)));
+    if (!job.alreadyRunning)
+      actor.log.info(
+        { context: 'AdminCache', staffId: actor.staff.id, auditId: job.id },
+        `${job.startedBy} started audit ${job.id} of scope ${scope}${repair ? ' with repair' : ''}`,
+      );
+    return job;
+  }
+
+  async auditJob(id: string) {
+    const job = await this.jobs.get(id);
+    if (!job) throw new AppError(ErrorCode.NOT_FOUND, `no audit ${id} (audits are kept for an hour)`);
+    return job;
+  }
+
+  async auditStale(id: string, offset: number, limit: number) {
+    const page = await this.jobs.stale(id, offset, limit);
+    if (!page) throw new AppError(ErrorCode.NOT_FOUND, `no audit ${id} (audits are kept for an hour)`);
+    return page;
+  }
+
+  /** Stops a background audit of this process at its next step; its report says so. */
+  onApplicationShutdown(): Promise<void> {
+    return this.jobs.stop();
+  }
+
+  private mayRepair({ staff }: StaffActor, repair: boolean): void {
+    if (repair && staff.role !== 'admin') throw new AppError(ErrorCode.FORBIDDEN, 'requires role admin to repair');
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {

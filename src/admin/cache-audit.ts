@@ -21,7 +21,10 @@ export interface AuditReport {
   scanned: number;
   /** Keys of a layout the audit does not know (left alone). */
   unknown: number;
+  /** The stale entries found, sorted by key: all of them, or the first `keep` found. */
   stale: StaleEntry[];
+  /** How many stale entries were found in all (more than `stale` holds when `keep` cut it). */
+  staleTotal: number;
   staleByReason: Record<StaleReason, number>;
   /** Stale keys deleted; a key refilled or changed since it was read is left alone. */
   repaired: number;
@@ -59,25 +62,45 @@ export class CacheAudit {
     private readonly db: DataSource,
   ) {}
 
-  async run(options: { scope?: string; repair?: boolean; onProgress?: (p: AuditProgress) => void } = {}): Promise<AuditReport> {
+  /**
+   * `onStale` receives each step's stale entries as they are found (after their repair), so a
+   * caller can store or stream them; `keep` bounds how many the report itself holds (all by
+   * default), so an audit of millions of stale keys needs no more memory than one step.
+   */
+  async run(
+    options: {
+      scope?: string;
+      repair?: boolean;
+      onProgress?: (p: AuditProgress) => void;
+      onStale?: (entries: StaleEntry[]) => Promise<void>;
+      keep?: number;
+    } = {},
+  ): Promise<AuditReport> {
     const scope = parseScope(options.scope ?? 'all');
     const repair = options.repair ?? false;
+    const keep = options.keep ?? Infinity;
+    let found = 0;
     const report: AuditReport = {
       scope,
       repair,
       scanned: 0,
       unknown: 0,
       stale: [],
+      staleTotal: 0,
       staleByReason: Object.fromEntries(STALE_REASONS.map((r) => [r, 0])) as Record<StaleReason, number>,
       repaired: 0,
     };
     await scanEach(this.redis, scopePattern(scope), BULK_SCAN_COUNT, async (keys, fraction) => {
       const stale = await this.auditBatch(keys, report);
-      report.stale.push(...stale.map(({ entry }) => entry));
-      stale.forEach(({ entry }) => (report.staleByReason[entry.reason] += 1));
+      const entries = stale.map(({ entry }) => entry);
+      report.stale.push(...entries.slice(0, Math.max(0, keep - report.stale.length)));
+      entries.forEach((entry) => (report.staleByReason[entry.reason] += 1));
+      found += entries.length;
       if (repair && stale.length > 0) report.repaired += await this.repair(stale.map(({ entry, value }) => [entry.key, value]));
-      options.onProgress?.({ scanned: report.scanned, stale: report.stale.length, fraction });
+      if (options.onStale && entries.length > 0) await options.onStale(entries);
+      options.onProgress?.({ scanned: report.scanned, stale: found, fraction });
     });
+    report.staleTotal = found;
     report.stale.sort((a, b) => a.key.localeCompare(b.key));
     return report;
   }

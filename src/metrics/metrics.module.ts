@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
 import { SessionModule } from '../session/session.module';
 import { CdcModule } from '../cdc/cdc.module';
+import { OaUserModule } from '../oa-user/oa-user.module';
+import { CoherenceController } from './coherence.controller';
+import { CoherenceService } from './coherence.service';
+import { RecentSessionEnds } from './recent-session-ends';
 import { CacheMetrics } from './cache.metrics';
 import { CdcMetrics } from './cdc.metrics';
 import { DeviceSocketMetrics } from './device-socket.metrics';
@@ -11,8 +15,8 @@ import { RedisMetrics } from './redis.metrics';
 import { SessionMetrics } from './session.metrics';
 
 @Module({
-  imports: [SessionModule, CdcModule],
-  controllers: [MetricsController],
+  imports: [SessionModule, CdcModule, OaUserModule],
+  controllers: [MetricsController, CoherenceController],
   providers: [
     { provide: MetricsRegistry, useFactory: () => MetricsRegistry.create() },
     HttpMetrics,
@@ -21,6 +25,8 @@ import { SessionMetrics } from './session.metrics';
     DeviceSocketMetrics,
     CdcMetrics,
     RedisMetrics,
+    RecentSessionEnds,
+    CoherenceService,
   ],
 })
 export class MetricsModule {}

@@ -7,11 +7,12 @@ import { OaUser } from './oa-user.entity';
 import { OaUserRepository } from './oa-user.repository';
 import { OaUserService } from './oa-user.service';
 import { StaffAuthGuard } from './staff-auth.guard';
+import { StaffMeController } from './staff-me.controller';
 import { StaffSessionService } from './staff-session.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([OaUser]), SessionModule],
-  controllers: [OaAuthController, AdminOaUsersController],
+  controllers: [OaAuthController, StaffMeController, AdminOaUsersController],
   providers: [OaUserRepository, OaUserService, StaffSessionService, StaffAuthGuard],
   exports: [OaUserRepository, OaUserService, StaffSessionService, StaffAuthGuard],
 })

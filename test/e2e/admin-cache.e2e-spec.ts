@@ -37,30 +37,48 @@ describe('/admin/cache (CONTRACT section 6)', () => {
   afterAll(() => world.close());
 
   describe('who may call it', () => {
-    const routes: Array<[string, string]> = [
-      ['GET', '/admin/cache/health'],
-      ['GET', '/admin/cache/keys?scope=all'],
-      ['GET', '/admin/cache/audit?scope=all'],
+    const writes: Array<[string, string]> = [
       ['DELETE', '/admin/cache?scope=all'],
       ['DELETE', '/admin/cache/phone/13800000000'],
       ['DELETE', '/admin/cache/id/1?scope=all'],
+      ['GET', '/admin/cache/audit?scope=all&repair=true'],
+    ];
+    const reads: Array<[string, string]> = [
+      ['GET', '/admin/cache/health'],
+      ['GET', '/admin/cache/keys?scope=all'],
+      ['GET', '/admin/cache/audit?scope=all'],
+      ['GET', '/admin/cache/phone/13800000000'],
+      ['GET', '/admin/coherence'],
     ];
 
-    it.each(routes)('%s %s: 401 without a token or with a client token, 403 for an operator, and nothing deleted', async (method, path) => {
-      await world.redis.set('cache:appUsers:phone:13800000000', '1');
-      await world.redis.set('cache:appUsers:id:1', JSON.stringify({ id: 1, phone: '13800000000' }));
-      const client = await deviceLogin(api);
-      const before = await snapshot(world);
-
+    const refusesStrangers = async (method: string, path: string, client: { token: string }) => {
       const none = await api.call(method, path);
       expect([none.status, none.body.code]).toEqual([401, 100003]);
       const clientToken = await api.call(method, path, { token: client.token });
       expect([clientToken.status, clientToken.body.code]).toEqual([401, 100003]);
       const bogus = await api.call(method, path, { token: 'not-a-token' });
       expect([bogus.status, bogus.body.code]).toEqual([401, 100003]);
+    };
+
+    it.each(writes)('%s %s: 401 without a token or with a client token, 403 for an operator, and nothing deleted', async (method, path) => {
+      await world.redis.set('cache:appUsers:phone:13800000000', '1');
+      await world.redis.set('cache:appUsers:id:1', JSON.stringify({ id: 1, phone: '13800000000' }));
+      const client = await deviceLogin(api);
+      const before = await snapshot(world);
+      await refusesStrangers(method, path, client);
       const op = await api.call(method, path, { token: operator });
       expect([op.status, op.body.code]).toEqual([403, 100004]);
+      expect(await snapshot(world)).toEqual(before);
+    });
 
+    it.each(reads)('%s %s: 401 without a staff token; an operator may read, and nothing is deleted', async (method, path) => {
+      await world.redis.set('cache:appUsers:phone:13800000000', '1');
+      await world.redis.set('cache:appUsers:id:1', JSON.stringify({ id: 1, phone: '13800000000' }));
+      const client = await deviceLogin(api);
+      const before = await snapshot(world);
+      await refusesStrangers(method, path, client);
+      const op = await api.call(method, path, { token: operator });
+      expect([op.status, op.body.code]).toEqual([200, 200]);
       expect(await snapshot(world)).toEqual(before);
     });
   });

@@ -1,3 +1,6 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { RecentSessionEnds } from '../../src/metrics/recent-session-ends';
 import { uniqueIdentifier } from '../support/builders';
 import { connectDevice, within } from '../support/device-socket';
 import { deviceLogin, registerUser, staffLogin } from '../support/flows';
@@ -116,5 +119,67 @@ describe('Prometheus metrics at /metrics', () => {
     const text = await res.text();
     expect(text).toMatch(/^# HELP /m);
     expect(text).toContain('# TYPE hi_http_requests_total counter');
+  });
+});
+
+describe('GET /admin/coherence: what someone on call asks first, in one answer', () => {
+  let world: TestWorld;
+  let api: Api;
+  let app: NestFastifyApplication;
+  let admin: string;
+
+  beforeAll(async () => {
+    world = await TestWorld.create();
+    ({ api, app } = await world.start());
+    admin = await staffLogin(api, world.admin.phone, world.admin.password);
+  });
+  afterAll(() => world.close());
+  afterEach(() => jest.restoreAllMocks());
+
+  it('reports change capture, both outboxes, cache figures from the metrics, and the latest session ends with reason and cause', async () => {
+    const user = await registerUser(api);
+    await api.get('/me', user.token);
+    await api.get('/me', user.token);
+    expect((await api.post('/auth/logout', {}, user.token)).status).toBe(200);
+
+    const res = await api.get('/admin/coherence', admin);
+    expect(res.status).toBe(200);
+    const report = res.body.data;
+    expect(report.cdc).toMatchObject({ mode: 'off', role: 'off', lagSeconds: null, checkpointSavedAgoSeconds: null });
+    expect(report.outbox).toEqual({ invalidations: { pending: 0, oldestAgeSeconds: null }, sessionEndings: { pending: 0, oldestAgeSeconds: null } });
+    const appUsers = report.cache.find((e: { entity: string }) => e.entity === 'appUsers');
+    expect(appUsers.hits).toBeGreaterThanOrEqual(1);
+    expect(appUsers.hitRatio).toBeCloseTo(appUsers.hits / (appUsers.hits + appUsers.misses), 3);
+    expect(report.sessionsEnded.logout).toBeGreaterThanOrEqual(1);
+    expect(report.recentSessionEnds[0]).toMatchObject({ reason: 'logout', identifier: user.identifier, userId: user.userId });
+    expect(report.recentSessionEnds[0].sessionId).toHaveLength(12);
+    expect(report.recentSessionEnds[0].by).toContain(user.identifier);
+  });
+
+  it('shows an undelivered invalidation in the outbox with its age', async () => {
+    await world.sql.query('INSERT INTO cache_invalidations (cache_keys, created_at) VALUES (\'["cache:appUsers:id:1"]\', NOW(3) - INTERVAL 90 SECOND)');
+    try {
+      const { outbox } = (await api.get('/admin/coherence', admin)).body.data;
+      expect(outbox.invalidations.pending).toBe(1);
+      expect(outbox.invalidations.oldestAgeSeconds).toBeGreaterThanOrEqual(90);
+    } finally {
+      await world.sql.query('DELETE FROM cache_invalidations');
+    }
+  });
+
+  it('answers the rest when MySQL or Redis does not: the part it could not read says why', async () => {
+    const db = app.get(DataSource);
+    const query = db.query.bind(db);
+    jest
+      .spyOn(db, 'query')
+      .mockImplementation((sql: string, ...rest: unknown[]) =>
+        /cache_invalidations|session_endings/.test(sql) ? Promise.reject(new Error('connection lost')) : query(sql, ...(rest as [])),
+      );
+    jest.spyOn(app.get(RecentSessionEnds), 'list').mockRejectedValue(new Error('Connection is closed.'));
+    const res = await api.get('/admin/coherence', admin);
+    expect(res.status).toBe(200);
+    expect(res.body.data.outbox).toEqual({ unavailable: 'connection lost' });
+    expect(res.body.data.recentSessionEnds).toEqual({ unavailable: 'Connection is closed.' });
+    expect(res.body.data.cdc.mode).toBe('off');
   });
 });
