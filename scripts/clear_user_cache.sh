@@ -9,7 +9,8 @@
 #   scripts/clear_user_cache.sh list [--scope S] [--cursor C] [--count N]
 #   scripts/clear_user_cache.sh test
 #   scripts/clear_user_cache.sh audit [--scope S] [--repair]
-#   scripts/clear_user_cache.sh --json VERB ...   (one line of JSON, for scripts)
+#   scripts/clear_user_cache.sh --json VERB ...   (one line of JSON, for scripts; --json may also follow the verb)
+#   scripts/clear_user_cache.sh --help | help [VERB]   (every verb, or one, on stdout)
 #
 # Redis from REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_PASSWORD (and DB_* for audit).
 # Exit status: 0 success, 1 failure (e.g. Redis unreachable), 2 usage error.

@@ -4,8 +4,9 @@ import { validateSync } from 'class-validator';
 import { Command } from 'commander';
 import { IsPassword, PHONE_PATTERN } from '../common/validation';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
+import type { RedisClient } from '../redis/redis-client';
 import { CliIo, processIo } from './cli-io';
-import { outputTo, runProgram } from './run-program';
+import { addHelpCommand, outputTo, runProgram } from './run-program';
 
 /**
  * `npm run admin -- create PHONE [--name NAME] [--reset]`: the first admin (or a locked-out one)
@@ -43,16 +44,22 @@ function cliConfig(env: CliIo['env']): AppConfig {
   return loadConfig({ ...env, ADMIN_PHONE: undefined, ADMIN_PASSWORD: undefined });
 }
 
-/** The few modules staff users need: config, Redis, MySQL (with the cache subscriber), staff. */
+/**
+ * The few modules staff users need: config, Redis, MySQL (with the cache subscriber), staff.
+ * The Redis client is the command's own, connected before Nest starts and closed after it, like
+ * `npm run cache`'s: Nest closes what it opened only once it has started, so a start that fails
+ * (MySQL unreachable) would leave an already connected client open, holding the process.
+ */
 async function withStaff<T>(config: AppConfig, work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
-  // Loaded here so that a usage error answers without loading Nest and TypeORM.
+  // Loaded here so that a usage error answers without loading Nest, TypeORM and ioredis.
   const [
-    { Module },
+    { Global, Module },
     { NestFactory },
     { EventEmitterModule },
     { TypeOrmModule },
     { ConfigModule },
-    { RedisModule },
+    { REDIS_CLIENT },
+    { closeRedis, connectRedis, describeRedis },
     { DatabaseModule },
     { CacheModule },
     { SessionModule },
@@ -63,7 +70,8 @@ async function withStaff<T>(config: AppConfig, work: (app: INestApplicationConte
     import('@nestjs/event-emitter'),
     import('@nestjs/typeorm'),
     import('../config/config.module'),
-    import('../redis/redis.module'),
+    import('../redis/redis.constants'),
+    import('../redis/redis.factory'),
     import('../database/database.module'),
     import('../cache/cache.module'),
     import('../session/session.module'),
@@ -73,25 +81,41 @@ async function withStaff<T>(config: AppConfig, work: (app: INestApplicationConte
     import('../oa-user/staff-session.service'),
   ]);
   const [{ OaUser }, { OaUserRepository }, { OaUserService }, { StaffSessionService }] = staff;
-  // OaUserModule's providers without its controllers, whose guards want the HTTP stack.
-  @Module({
-    imports: [
-      ConfigModule.forRoot(config),
-      EventEmitterModule.forRoot(),
-      RedisModule,
-      DatabaseModule,
-      CacheModule,
-      TypeOrmModule.forFeature([OaUser]),
-      SessionModule,
-    ],
-    providers: [OaUserRepository, OaUserService, StaffSessionService],
-  })
-  class AdminCliModule {}
-  const app = await NestFactory.createApplicationContext(AdminCliModule, { logger: false, abortOnError: false });
+
+  let redis: RedisClient;
   try {
-    return await work(app);
+    redis = await connectRedis(config, 'hi-admin-cli', { once: true });
+  } catch (err) {
+    throw new Error(`Redis at ${describeRedis(config)} is unreachable: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    // RedisModule without its connection watch, over the command's own client.
+    @Global()
+    @Module({ providers: [{ provide: REDIS_CLIENT, useValue: redis }], exports: [REDIS_CLIENT] })
+    class AdminCliRedisModule {}
+    // OaUserModule's providers without its controllers, whose guards want the HTTP stack.
+    @Module({
+      imports: [
+        ConfigModule.forRoot(config),
+        EventEmitterModule.forRoot(),
+        AdminCliRedisModule,
+        DatabaseModule,
+        CacheModule,
+        TypeOrmModule.forFeature([OaUser]),
+        SessionModule,
+      ],
+      providers: [OaUserRepository, OaUserService, StaffSessionService],
+    })
+    class AdminCliModule {}
+    const app = await NestFactory.createApplicationContext(AdminCliModule, { logger: false, abortOnError: false });
+    try {
+      return await work(app);
+    } finally {
+      // Before Redis: shutdown hooks (the outboxes) may still use it.
+      await app.close().catch(() => undefined);
+    }
   } finally {
-    await app.close().catch(() => undefined);
+    await closeRedis(redis);
   }
 }
 
@@ -117,7 +141,7 @@ function buildProgram(io: CliIo): Command {
       io.stdout.write(`${result}\n`);
     });
 
-  return program;
+  return addHelpCommand(program);
 }
 
 /** Runs one command line and answers its exit status; never calls process.exit itself. */
@@ -126,6 +150,7 @@ export async function runAdminCli(argv: string[], io: CliIo = processIo()): Prom
 }
 
 if (require.main === module) {
-  // Exits explicitly: a client that failed to connect may still hold a reconnect timer.
+  // Exits explicitly: an ioredis client whose connection failed keeps a 2 s timer to destroy its
+  // dead socket, and the answer is known by then.
   void runAdminCli(process.argv.slice(2)).then((code) => process.exit(code));
 }

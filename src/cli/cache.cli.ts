@@ -17,7 +17,7 @@ import type { RedisClient } from '../redis/redis-client';
 import { connectRedis, describeRedis, redisTarget } from '../redis/redis.factory';
 import { ProgressReporter } from './progress-reporter';
 import { CliIo, processIo } from './cli-io';
-import { outputTo, runProgram } from './run-program';
+import { addHelpCommand, outputTo, runProgram } from './run-program';
 
 /** CONTRACT section 7: 0 success, 1 failure (e.g. Redis unreachable), 2 usage error. */
 
@@ -176,7 +176,7 @@ function buildProgram(io: CliIo, config: () => AppConfig, out: () => Output, pro
       }
     });
 
-  return program;
+  return addHelpCommand(program);
 }
 
 /** Runs one command line and answers its exit status; never calls process.exit itself. */

@@ -1,3 +1,4 @@
+import type { Cluster } from 'ioredis';
 import { join } from 'path';
 import { PASSWORD, uniquePhone } from '../support/builders';
 import { staffLogin } from '../support/flows';
@@ -6,6 +7,7 @@ import { runAdminCli } from '../../src/cli/admin.cli';
 import { cliFromSource, ROOT, run, runInProcess } from '../support/cli';
 import { freePort } from '../support/spawned-server';
 import { TestWorld } from '../support/test-app';
+import { eventually } from '../support/wait';
 
 const CLI = cliFromSource('admin');
 const NEW_PASSWORD = 'admin-cli-pass-7';
@@ -24,6 +26,17 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
     const [rows] = await world.sql.query('SELECT COUNT(*) AS n FROM oa_users');
     return Number((rows as Array<{ n: number }>)[0].n);
   };
+  /** The command's own connections to this world's Redis, found by the name it gives them (none once it returned). */
+  const cliConnections = async () => {
+    const nodes = world.onCluster ? (world.redis as unknown as Cluster).nodes('master') : [world.redis];
+    const lists = await Promise.all(nodes.map((node) => node.client('LIST') as Promise<string>));
+    const db = world.onCluster ? 0 : world.redisTarget.db;
+    return lists
+      .join('\n')
+      .split('\n')
+      .filter((line) => line.includes(' name=hi-admin-cli ') && line.includes(` db=${db} `));
+  };
+  const noCliConnections = () => eventually('the command closed its Redis connections', cliConnections, (open) => open.length === 0, 2000);
   const createOperator = async (phone: string) => {
     const res = await api.post('/admin/oa-users', { phone, password: PASSWORD, name: 'op', role: 'operator' }, adminToken);
     expect(res.status).toBe(201);
@@ -41,6 +54,7 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
     const phone = uniquePhone();
     const res = await cli(['create', phone, '--name', 'Night shift']);
     expect([res.code, res.stdout, res.stderr]).toEqual([0, 'created\n', '']);
+    await noCliConnections();
     expect(await staffRow(phone)).toMatchObject({ name: 'Night shift', role: 'admin', status: 1 });
     const token = await staffLogin(api, phone, NEW_PASSWORD);
     expect((await api.get('/admin/oa-users', token)).status).toBe(200);
@@ -88,7 +102,7 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
     expect((await api.patch(`/admin/oa-users/${id}`, { status: 2 }, adminToken)).status).toBe(200);
     expect((await api.post('/oa/auth/login', { phone, password: PASSWORD })).body.code).toBe(20004);
 
-    const res = await cli(['create', phone, '--reset', '--name', 'Back again']);
+    const res = await cli(['create', '--reset', '--name', 'Back again', phone]); // options before the phone, too
     expect([res.code, res.stdout]).toEqual([0, 'reset\n']);
     expect(await staffRow(phone)).toMatchObject({ id, name: 'Back again', role: 'admin', status: 1 });
     const token = await staffLogin(api, phone, NEW_PASSWORD);
@@ -145,12 +159,47 @@ describe('npm run admin -- create PHONE (CONTRACT sections 3 and 7: the first ad
     const noMysql = await cli(['create', uniquePhone()], { DB_PORT: port });
     expect(noMysql.code).toBe(1);
     expect(noMysql.stderr).toContain(`MySQL at ${world.dbServer.host}:${port}`);
+    // Nest never started, so nothing of it closes the Redis connection the command opened: the command does.
+    await noCliConnections();
   });
 
-  it('--help lists every verb on stdout and exits 0', async () => {
-    const res = await cli(['--help']);
-    expect([res.code, res.stderr]).toEqual([0, '']);
-    expect(res.stdout).toMatch(/Commands:\n\s+create \[options\] <phone>/);
+  it('--help, -h and help print every verb with its description on stdout and exit 0; help create explains create', async () => {
+    for (const args of [['--help'], ['-h'], ['help']]) {
+      const res = await cli(args);
+      expect([args, res.code, res.stderr]).toEqual([args, 0, '']);
+      expect(res.stdout).toMatch(/^Usage: admin \[options\] \[command\]\n/);
+      expect(res.stdout).toMatch(/\nCommands:\n {2}create \[options\] <phone> +create an admin staff user if the phone is new\n/);
+      expect(res.stdout).toMatch(/\n {2}help \[command\] +display help for the command line/);
+    }
+    for (const args of [
+      ['help', 'create'],
+      ['create', '--help'],
+      ['create', '-h'],
+    ]) {
+      const res = await cli(args);
+      expect([args, res.code, res.stderr]).toEqual([args, 0, '']);
+      expect(res.stdout).toMatch(/^Usage: admin create \[options\] <phone>\n/);
+      expect(res.stdout).toMatch(/\n {2}--reset +an existing staff user/);
+    }
+  });
+
+  it('refuses an unknown verb or option with exit 2, a message on stderr and nothing on stdout', async () => {
+    const phone = uniquePhone();
+    const cases: Array<[string[], RegExp]> = [
+      [['bogus'], /^error: unknown command 'bogus'\n/],
+      [['help', 'bogus'], /^error: unknown command 'bogus'\n/],
+      [['creat', phone], /^error: unknown command 'creat'\n\(Did you mean create\?\)\n/],
+      [['create', phone, '--bogus'], /^error: unknown option '--bogus'\n/],
+      [['--reset', 'create', phone], /^error: unknown option '--reset'\n/],
+      [[], /\nerror: no command given: name one of the commands above\n$/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await cli(args);
+      expect([args, res.code, res.stdout]).toEqual([args, 2, '']);
+      expect([args, res.stderr]).toEqual([args, expect.stringMatching(message)]);
+      expect(res.stderr).toContain('Usage: admin');
+    }
+    expect(await staffRow(phone)).toBeUndefined();
   });
 
   it('npm run admin (scripts/run-cli.sh admin) runs the same CLI as its own process', async () => {

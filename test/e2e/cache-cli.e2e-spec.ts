@@ -120,7 +120,7 @@ describe('npm run cache and scripts/clear_user_cache.sh (CONTRACT section 7)', (
   it('all: prints periodic progress lines on stderr when it is not a terminal', async () => {
     const keys = Array.from({ length: 20000 }, (_, i) => `cache:devices:identifier:p-${i}`);
     for (let i = 0; i < keys.length; i += 5000) await world.redis.mset(...keys.slice(i, i + 5000).flatMap((k) => [k, '*']));
-    const res = await cli(['--progress-interval', '0', 'all', '--scope', 'devices']);
+    const res = await cli(['all', '--scope', 'devices', '--progress-interval', '0']); // a global option after the verb
     expect(res.code).toBe(0);
     const lines = res.stderr.trim().split('\n');
     expect(lines.length).toBeGreaterThan(3);
@@ -219,25 +219,93 @@ describe('npm run cache and scripts/clear_user_cache.sh (CONTRACT section 7)', (
     expect(down.stderr).toContain('MySQL');
   });
 
-  it('--help lists every verb on stdout and exits 0; options go before or after the verb', async () => {
-    const help = await cli(['--help']);
-    expect([help.code, help.stderr]).toEqual([0, '']);
-    for (const verb of ['all', 'phone', 'id', 'list', 'test', 'audit']) expect(help.stdout).toMatch(new RegExp(`\\n  ${verb}\\b`));
+  /** Every verb and the start of its description, as --help lists them. */
+  const VERBS: Array<[string, string]> = [
+    ['all', 'delete every key of a scope'],
+    ['phone', 'delete the AppUser and OaUser index keys'],
+    ['id', 'delete the row key of an id'],
+    ['list', 'one page of keys from a cursor'],
+    ['test', 'check that Redis answers'],
+    ['audit', 'compare cached rows and index keys'],
+    ['help', 'display help for the command line'],
+  ];
+
+  it('--help, -h and help print every verb with its description on stdout and exit 0; help VERB explains one verb', async () => {
+    for (const args of [['--help'], ['-h'], ['help'], ['--json', '--help']]) {
+      const res = await cli(args);
+      expect([args, res.code, res.stderr]).toEqual([args, 0, '']);
+      expect(res.stdout).toMatch(/^Usage: cache \[options\] \[command\]\n/);
+      expect(res.stdout).toMatch(/\n {2}--json +print the answer as one line of JSON\n/);
+      for (const [verb, description] of VERBS)
+        expect([verb, res.stdout]).toEqual([verb, expect.stringMatching(new RegExp(`\\n {2}${verb}\\b[^\\n]* ${description}`))]);
+    }
     for (const args of [
-      ['--json', 'test'],
-      ['test', '--json'],
-    ])
-      expect(JSON.parse((await cli(args)).stdout)).toMatchObject({ reachable: true });
+      ['help', 'list'],
+      ['list', '--help'],
+      ['list', '-h'],
+    ]) {
+      const res = await cli(args);
+      expect([args, res.code, res.stderr]).toEqual([args, 0, '']);
+      expect(res.stdout).toMatch(/^Usage: cache list \[options\]\n/);
+      expect(res.stdout).toContain('--cursor <cursor>');
+      expect(res.stdout).toMatch(/\nGlobal Options:\n {2}--json +print the answer as one line of JSON\n/);
+    }
   });
 
-  it('scripts/clear_user_cache.sh (npm run cache) keeps the old verbs and runs the CLI as its own process', async () => {
-    const phone = uniquePhone();
-    await world.redis.set(`cache:appUsers:phone:${phone}`, '*');
-    const cleared = await script(['--json', 'phone', phone]);
-    expect([cleared.code, JSON.parse(cleared.stdout)]).toEqual([0, { phone, deleted: [`cache:appUsers:phone:${phone}`] }]);
-    expect(await world.redis.exists(`cache:appUsers:phone:${phone}`)).toBe(0);
+  it('takes the global options before or after the verb, its arguments and its options', async () => {
+    const health = { reachable: true, ...world.redisTarget };
+    const cleared = { id: '8101', scope: 'oaUsers', deleted: ['cache:oaUsers:id:8101'] };
+    const cases: Array<[string[], unknown]> = [
+      [['--json', 'test'], health],
+      [['test', '--json'], health],
+      [['--json', 'id', '8101', '--scope', 'oaUsers'], cleared],
+      [['id', '--json', '8101', '--scope', 'oaUsers'], cleared],
+      [['id', '8101', '--json', '--scope', 'oaUsers'], cleared],
+      [['id', '8101', '--scope', 'oaUsers', '--json'], cleared],
+    ];
+    for (const [args, answer] of cases) {
+      await world.redis.set('cache:oaUsers:id:8101', '*');
+      const res = await cli(args);
+      expect([args, res.code, res.stderr]).toEqual([args, 0, '']);
+      // Only --json makes the answer JSON: the human form of these answers does not parse.
+      expect([args, JSON.parse(res.stdout)]).toEqual([args, expect.objectContaining(answer as object)]);
+      expect(await world.redis.exists('cache:oaUsers:id:8101')).toBe(args.includes('id') ? 0 : 1);
+    }
+  });
+
+  it('refuses an unknown verb or option with exit 2, a message on stderr and nothing on stdout', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['bogus'], /^error: unknown command 'bogus'\n/],
+      [['--json', 'bogus'], /^error: unknown command 'bogus'\n/],
+      [['bogus', '--json'], /^error: unknown command 'bogus'\n/],
+      [['help', 'bogus'], /^error: unknown command 'bogus'\n/],
+      [['tset'], /^error: unknown command 'tset'\n\(Did you mean test\?\)\n/],
+      [['test', '--bogus'], /^error: unknown option '--bogus'\n/],
+      [['--bogus', 'test'], /^error: unknown option '--bogus'\n/],
+      [['--scope', 'appUsers', 'all'], /^error: unknown option '--scope'\n/],
+      [['--json'], /\nerror: no command given: name one of the commands above\n$/],
+      [[], /\nerror: no command given: name one of the commands above\n$/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await cli(args);
+      expect([args, res.code, res.stdout]).toEqual([args, 2, '']);
+      expect([args, res.stderr]).toEqual([args, expect.stringMatching(message)]);
+      expect(res.stderr).toContain('Usage: cache');
+    }
+  });
+
+  it('npm run cache -- --json test (the documented form) and scripts/clear_user_cache.sh run the CLI as its own process', async () => {
+    // npm -> scripts/clear_user_cache.sh -> scripts/run-cli.sh -> the CLI (from source: HI_CLI).
+    const res = await run(['npm', 'run', 'cache', '--', '--json', 'test'], world.env({ HI_CLI: CLI.join(' '), npm_config_update_notifier: 'false' }));
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    const lines = res.stdout.trimEnd().split('\n');
+    // npm writes its banner ("> hi-server@0.1.0 cache" and the script's line) first; `npm run -s` leaves it out.
+    expect(lines.slice(0, -1).filter((line) => line !== '' && !line.startsWith('> '))).toEqual([]);
+    expect(lines).toContain('> bash scripts/clear_user_cache.sh --json test');
+    expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ reachable: true, ...world.redisTarget });
+
     const refused = await script(['flushall']);
     expect([refused.code, refused.stdout]).toEqual([2, '']);
-    expect(refused.stderr).toContain("unknown command 'flushall'");
+    expect(refused.stderr).toMatch(/^error: unknown command 'flushall'\n/);
   });
 });

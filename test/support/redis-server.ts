@@ -51,7 +51,9 @@ export async function startRedisServer(options: { persist?: boolean } = {}): Pro
           await probe.connect();
           return (await probe.ping()) === 'PONG';
         } finally {
-          probe.disconnect();
+          // A refused probe has ended already: disconnect() would arm ioredis's 2 s timer to
+          // destroy its dead socket, holding the test process that long after its last test.
+          if (probe.status !== 'end') probe.disconnect();
         }
       });
     },
