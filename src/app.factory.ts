@@ -1,12 +1,14 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { envelopeAnswers } from './common/envelope';
 import { clientError, frameworkError } from './common/http-framework-errors';
 import { acceptJsonBodiesOnly } from './common/json-body';
-import { AccessLog, accessLogger, AppLogger, createLogger, PinoNestLogger } from './common/logging';
+import { ErrorCode } from './common/error-codes';
+import { AccessLog, accessLogger, AppLogger, createLogger, noteBusinessCode, PinoNestLogger } from './common/logging';
 import { AppConfig, loadConfig, trustProxyOption } from './config/app-config';
 import { RedisIoAdapter } from './device/redis-io.adapter';
 import { DOCS_JSON_PATH, setupApiDocs } from './docs/docs.setup';
@@ -16,15 +18,18 @@ export interface CreateAppOptions {
   logger?: false;
   /** Where the JSON log lines go instead of stdout (tests read them). */
   logDestination?: DestinationStream;
+  /** The process's logger, made by the caller (main.ts writes a failed start-up with it). */
+  appLogger?: AppLogger;
 }
 
 /** Builds the application exactly as main.ts runs it; tests call this with their own config. */
 export async function createApp(given?: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const config = given ?? loadConfig();
-  const logger: AppLogger = createLogger(config, options.logDestination);
+  const logger: AppLogger = options.appLogger ?? createLogger(config, options.logDestination);
+  const accessLog = new AccessLog(accessLogger(logger));
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
-    logController: new AccessLog(accessLogger(logger)),
+    logController: accessLog,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
@@ -34,7 +39,13 @@ export async function createApp(given?: AppConfig, options: CreateAppOptions = {
     trustProxy: trustProxyOption(config.TRUST_PROXY),
     // A device identifier is up to 128 characters, three times that when a client percent-encodes it.
     routerOptions: { maxParamLength: 512 },
-    frameworkErrors: frameworkError,
+    // Fastify answers these before any hook runs: the request id and the request's line are added here.
+    frameworkErrors: (err: Parameters<typeof frameworkError>[0], request: FastifyRequest, reply: FastifyReply) => {
+      void reply.header('x-request-id', request.id);
+      noteBusinessCode(reply, ErrorCode.INVALID_PARAM.code);
+      reply.raw.once('finish', () => accessLog.requestCompleted(null, request, reply));
+      frameworkError(err, request, reply);
+    },
     clientErrorHandler: clientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {

@@ -1,10 +1,13 @@
-import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'http';
 import pino from 'pino';
 import { createApp } from './app.factory';
-import { APP_LOGGER, AppLogger, flushLogs } from './common/logging';
+import { AppLogger, createLogger, flushLogs } from './common/logging';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { describeMysql } from './database/data-source-options';
+import { isCluster, RedisClient } from './redis/redis-client';
+import { REDIS_CLIENT } from './redis/redis.constants';
+import { redisAddress } from './redis/redis.factory';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -14,10 +17,29 @@ async function main(): Promise<void> {
     if (!(err instanceof ConfigError)) throw err;
     return startFailed(err, 2);
   }
-  const app = await createApp(config);
-  await app.listen(config.PORT, '0.0.0.0');
-  new Logger('Main').log(`hi-server listening on port ${config.PORT} (CDC_MODE=${config.CDC_MODE})`);
-  exitOnSignals(app, config.SHUTDOWN_TIMEOUT_SECONDS);
+  const logger = createLogger(config);
+  reportProcessFailures(logger);
+  let app: NestFastifyApplication;
+  try {
+    app = await createApp(config, { appLogger: logger });
+    await app.listen(config.PORT, '0.0.0.0');
+  } catch (err) {
+    return startFailed(err as Error, 1, logger);
+  }
+  logStarted(app, config, logger);
+  exitOnSignals(app, config.SHUTDOWN_TIMEOUT_SECONDS, logger);
+}
+
+/** The line that says the process serves, and what it connected to; never a password. */
+function logStarted(app: NestFastifyApplication, config: AppConfig, logger: AppLogger): void {
+  const redis = app.get<RedisClient>(REDIS_CLIENT);
+  const mysql = describeMysql(config);
+  const masters = isCluster(redis) ? redis.nodes('master').map((node) => `${node.options.host}:${node.options.port}`) : undefined;
+  const target = masters ? `cluster ${masters.join(',')}` : redisAddress(config);
+  logger.info(
+    { context: 'Main', port: config.PORT, mysql, redis: target, ...(masters && { redisClusterNodes: config.REDIS_CLUSTER_NODES }), cdcMode: config.CDC_MODE },
+    `hi-server listening on port ${config.PORT}: MySQL ${mysql}, Redis ${target}, CDC_MODE=${config.CDC_MODE}`,
+  );
 }
 
 /**
@@ -25,24 +47,23 @@ async function main(): Promise<void> {
  * MySQL). Whatever Redis and MySQL do meanwhile, the process is gone within the timeout: work that
  * hangs on a dependency that went away is abandoned, as a second signal abandons it at once.
  */
-function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number): void {
-  const logger = new Logger('Shutdown');
-  const lines = app.get<AppLogger>(APP_LOGGER);
+function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number, logger: AppLogger): void {
+  const log = logger.child({ context: 'Shutdown' });
   const exit = (code: number) => {
-    flushLogs(lines);
+    flushLogs(logger);
     process.exit(code);
   };
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {
-      logger.warn(`${signal} again: exiting now`);
+      log.warn({ signal, exitCode: 1 }, `${signal} again: exiting now`);
       exit(1);
     }
     closing = true;
     const started = Date.now();
-    logger.log(`${signal}: closing (at most ${timeoutSeconds} s)`);
+    log.info({ signal, timeoutSeconds }, `${signal}: closing (at most ${timeoutSeconds} s)`);
     setTimeout(() => {
-      logger.error(`not closed after ${timeoutSeconds} s (a request, a client or a dependency still holds it): exiting anyway`);
+      log.error({ signal, exitCode: 1 }, `not closed after ${timeoutSeconds} s (a request, a client or a dependency still holds it): exiting anyway`);
       exit(1);
     }, timeoutSeconds * 1000);
     // The listener closes once every connection is gone. A keep-alive connection whose request was
@@ -52,11 +73,13 @@ function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number): voi
     setInterval(() => server.closeIdleConnections(), 100).unref();
     app.close().then(
       () => {
-        logger.log(`closed in ${Date.now() - started} ms`);
+        const ms = Date.now() - started;
+        log.info({ signal, ms, exitCode: 0 }, `closed in ${ms} ms`);
         exit(0);
       },
       (err: Error) => {
-        logger.error(`closing failed after ${Date.now() - started} ms: ${err.message}`);
+        const ms = Date.now() - started;
+        log.error({ signal, ms, exitCode: 1, err }, `closing failed after ${ms} ms: ${err.message}`);
         exit(1);
       },
     );
@@ -65,12 +88,37 @@ function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number): voi
   process.on('SIGINT', onSignal);
 }
 
-/** Whatever LOG_LEVEL says, a process that does not start says why: a JSON line on stderr. Exits 2 for a bad setting, else 1. */
-function startFailed(err: Error, code: 1 | 2): never {
-  pino({ messageKey: 'msg' }, pino.destination({ dest: 2, sync: true })).fatal(
-    { err: code === 2 ? undefined : err },
-    `hi-server failed to start: ${err.message}`,
+/**
+ * What goes wrong outside any request still comes out as a JSON line, not as Node's plain text: a
+ * crash (an uncaught exception or an unhandled rejection, after which the process exits 1 as Node
+ * would) and Node's own warnings.
+ */
+function reportProcessFailures(logger: AppLogger): void {
+  const crash = (what: string, err: unknown) => {
+    logger.fatal({ context: 'Main', err }, `${what}: ${err instanceof Error ? err.message : String(err)}: exiting`);
+    flushLogs(logger);
+    process.exit(1);
+  };
+  process.on('uncaughtException', (err) => crash('uncaught exception', err));
+  process.on('unhandledRejection', (reason) => crash('unhandled rejection', reason));
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) =>
+    logger.warn({ context: 'Node', warning: { name: warning.name, code: (warning as { code?: string }).code } }, warning.message),
   );
+}
+
+/**
+ * Whatever LOG_LEVEL says, a process that does not start says why, as the last line on stdout: a
+ * bad setting (exit 2; the log's own settings may be among them, so a plain JSON line), or a
+ * dependency that cannot be reached (exit 1), after every line written before it.
+ */
+function startFailed(err: Error, code: 1 | 2, logger?: AppLogger): never {
+  const out = logger ?? pino({ messageKey: 'msg' }, pino.destination({ dest: 1, sync: true }));
+  if (!out.isLevelEnabled('fatal')) out.level = 'fatal';
+  // The error as it is, not pino's message of its causes too: its message names its cause already.
+  const error = code === 2 ? undefined : { type: err.name, message: err.message, stack: err.stack };
+  out.fatal({ context: 'Main', err: error }, `hi-server failed to start: ${err.message}`);
+  flushLogs(out);
   process.exit(code);
 }
 

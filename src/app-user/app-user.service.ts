@@ -87,9 +87,11 @@ export class AppUserService {
     const pending = await this.dataSource.transaction(async (manager) => {
       const user = await this.users.lockById(manager, id);
       if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
+      // Before the remove, which clears the entity's id: the sessions end as `deleted`, not `unbound`.
+      const userEnded = endingsOfUserChange(user, null);
       const devices = await this.devices.removeAllOfUser(manager, id);
       await this.users.remove(user, manager);
-      return this.endings.record(manager, [...endingsOfUserChange(user, null), ...devices.flatMap((device) => endingsOfDeviceChange(device, null))], by);
+      return this.endings.record(manager, [...userEnded, ...devices.flatMap((device) => endingsOfDeviceChange(device, null))], by);
     });
     await this.endings.apply(pending);
   }

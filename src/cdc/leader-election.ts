@@ -15,7 +15,9 @@ const RETRY_MS = 1000;
 /**
  * Who tails the binlog: the holder of the leader lock. A standby waits inside GET_LOCK rather than
  * polling it, so it takes over the moment MySQL frees the lock (the leader's connection ended),
- * not at its next try. The leader re-checks that it holds the lock every heartbeat.
+ * not at its next try. The leader re-checks that it holds the lock every heartbeat. Each change
+ * of role is one log line with `role` (leader, standby, stopped), whatever number of waits for
+ * the lock lie between.
  */
 @Injectable()
 export class LeaderElection {
@@ -24,6 +26,8 @@ export class LeaderElection {
   private running?: Promise<void>;
   private wake?: () => void;
   private leading = false;
+  /** The role the log last told. */
+  private told?: 'leader' | 'standby';
 
   constructor(
     @Inject(LEADER_LOCK) private readonly lock: LeaderLock,
@@ -42,23 +46,27 @@ export class LeaderElection {
 
   /** Stops standing for election; a leader releases the lock (its caller stops capture first). */
   async stop(): Promise<void> {
+    const was = this.leading ? 'leader' : 'standby';
     this.stopped = true;
     if (!this.leading) this.lock.abort(); // a standby is waiting inside GET_LOCK
     this.wake?.();
     await this.running;
     await this.lock.release();
+    if (this.running)
+      this.logger.log({ msg: `change capture stopped (was ${was}): lock ${this.lock.name} released`, role: 'stopped', was, lock: this.lock.name });
+    this.running = undefined;
   }
 
   private async loop(leadership: Leadership): Promise<void> {
     while (!this.stopped) {
       if (!(await this.acquired())) continue;
       this.setLeading(true);
-      this.logger.log(`this process is the change capture leader (lock ${this.lock.name})`);
+      this.tell('leader', `this process is the change capture leader (lock ${this.lock.name})`);
       await leadership.elected().catch((err: Error) => this.logger.error(`starting change capture: ${err.message}`));
       while (!this.stopped && (await this.lock.held().catch(() => false))) await this.sleep(this.config.CDC_HEARTBEAT_SECONDS * 1000);
       if (this.stopped) return;
       this.setLeading(false);
-      this.logger.warn('lost the change capture leader lock (connection to MySQL lost?): standing by');
+      this.tell('standby', 'lost the change capture leader lock (connection to MySQL lost?): standing by');
       await leadership.deposed().catch((err: Error) => this.logger.error(`stopping change capture: ${err.message}`));
       await this.lock.release();
     }
@@ -66,7 +74,9 @@ export class LeaderElection {
 
   private async acquired(): Promise<boolean> {
     try {
-      return await this.lock.acquire(this.config.CDC_HEARTBEAT_SECONDS);
+      const got = await this.lock.acquire(this.config.CDC_HEARTBEAT_SECONDS);
+      if (!got && !this.stopped) this.tell('standby', `change capture standby: another process holds the leader lock ${this.lock.name}`);
+      return got;
     } catch (err) {
       if (!this.stopped) {
         this.status.lastError = `leader lock: ${(err as Error).message}`;
@@ -74,6 +84,14 @@ export class LeaderElection {
       }
       return false;
     }
+  }
+
+  private tell(role: 'leader' | 'standby', msg: string): void {
+    if (this.told === role) return;
+    const line = { msg, role, lock: this.lock.name };
+    if (role === 'standby' && this.told === 'leader') this.logger.warn(line);
+    else this.logger.log(line);
+    this.told = role;
   }
 
   private setLeading(leading: boolean): void {

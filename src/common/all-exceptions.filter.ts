@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from
 import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './app-error';
-import { isDatabaseError, isRedisUnavailableError } from './error-classifier';
+import { isDatabaseError, isDatabaseUnreachableError, isRedisUnavailableError } from './error-classifier';
 import { ErrorCode, ErrorSpec } from './error-codes';
 import { noteBusinessCode } from './logging';
 
@@ -32,13 +32,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const [status, body] = this.toResponse(err, request);
-    noteBusinessCode(reply, body.code);
+    const [status, body, cause] = this.toResponse(err, request);
+    noteBusinessCode(reply, body.code, cause);
     if (err instanceof AppError && err.retryAfterSeconds !== undefined) void reply.header('retry-after', err.retryAfterSeconds);
     void reply.status(status).send(body);
   }
 
-  private toResponse(err: unknown, request: FastifyRequest): [number, Body] {
+  /** The answer, and for an outage of Redis or MySQL its cause for the request's log line. */
+  private toResponse(err: unknown, request: FastifyRequest): [number, Body, string?] {
     if (err instanceof AppError) {
       const body: Body = { code: err.code, msg: err.message };
       if (err.data !== undefined) body.data = err.data;
@@ -59,9 +60,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const spec = HTTP_STATUS_SPEC[fastifyStatus] ?? ErrorCode.INVALID_PARAM;
       return [fastifyStatus, { code: spec.code, msg: `${spec.msg}: ${(err as Error).message}` }];
     }
+    // An outage is logged once per change of state (RedisConnectionWatch, MysqlConnectionWatch),
+    // not with a stack trace per request: the request's line carries the cause.
     if (isRedisUnavailableError(err)) {
-      request.log.error({ context: 'Errors', err }, 'redis unavailable');
-      return [503, { code: ErrorCode.UNAVAILABLE.code, msg: 'redis unavailable', requestId: String(request.id) }];
+      return [503, { code: ErrorCode.UNAVAILABLE.code, msg: 'redis unavailable', requestId: String(request.id) }, `redis: ${(err as Error).message}`];
+    }
+    if (isDatabaseError(err) && isDatabaseUnreachableError(err)) {
+      return [500, { code: ErrorCode.DB_FAILED.code, msg: ErrorCode.DB_FAILED.msg, requestId: String(request.id) }, `mysql: ${(err as Error).message}`];
     }
     if (isDatabaseError(err)) {
       request.log.error({ context: 'Errors', err }, 'database query failed');

@@ -12,6 +12,25 @@ export function isDatabaseError(err: unknown): boolean {
   return fatal || e?.name === 'TypeORMError' || e?.code === 'PROTOCOL_CONNECTION_LOST' || e?.code === 'ER_CON_COUNT_ERROR';
 }
 
+// mysql2's codes for a server that cannot be reached or dropped the connection.
+const MYSQL_UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+]);
+
+/** A database error that says MySQL could not be reached, not that a query was wrong. */
+export function isDatabaseUnreachableError(err: unknown): boolean {
+  const e = err as { code?: unknown; fatal?: unknown; driverError?: { code?: unknown; fatal?: unknown } };
+  const inner = e?.driverError ?? e;
+  return inner?.fatal === true || MYSQL_UNREACHABLE.has(String(inner?.code));
+}
+
 // ioredis's own words for "not connected", and a Redis Cluster's for "no master answers for this
 // slot" (CLUSTERDOWN, a failover in progress, the slot map not refreshed yet); MySQL's connection
 // errors carry errno/fatal and are database errors.

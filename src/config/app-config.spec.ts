@@ -40,6 +40,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}=`));
   });
 
+  it('reads LOG_FORMAT json (the default) or pretty, and refuses anything else naming the variable', () => {
+    expect(loadConfig({}).LOG_FORMAT).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).LOG_FORMAT).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).LOG_FORMAT).toBe('pretty');
+    for (const value of ['Pretty', 'text', '', ' pretty']) {
+      expect(() => loadConfig({ LOG_FORMAT: value })).toThrow(
+        new RegExp(`^Invalid configuration:\\n  LOG_FORMAT=${JSON.stringify(value)}: LOG_FORMAT must be json or pretty$`),
+      );
+    }
+  });
+
   it('needs ADMIN_PHONE and ADMIN_PASSWORD together', () => {
     expect(() => loadConfig({ ADMIN_PHONE: '10000000000' })).toThrow(/ADMIN_PHONE and ADMIN_PASSWORD/);
     expect(loadConfig({ ADMIN_PHONE: '10000000000', ADMIN_PASSWORD: 'long-enough' }).ADMIN_PHONE).toBe('10000000000');

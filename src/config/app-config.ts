@@ -137,6 +137,8 @@ export class AppConfig {
   @IsString() MAIL_FROM = 'hi-server <no-reply@localhost>';
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';
+  /** `json`: one JSON object per line (production, the default); `pretty`: coloured lines for a person at a terminal (pino-pretty). */
+  @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty' }) LOG_FORMAT: 'json' | 'pretty' = 'json';
 
   /** The longest a SIGTERM may take to close the process, whatever Redis and MySQL do meanwhile. */
   @Transform(toInt) @IsInt() @Min(1) @Max(600) SHUTDOWN_TIMEOUT_SECONDS = 10;

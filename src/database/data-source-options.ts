@@ -25,3 +25,8 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     extra: { connectionLimit: config.DB_POOL_SIZE },
   };
 }
+
+/** Where the service's MySQL is, for messages: `127.0.0.1:3306/hi` (never the password). */
+export function describeMysql(config: Pick<AppConfig, 'DB_HOST' | 'DB_PORT' | 'DB_NAME'>): string {
+  return `${config.DB_HOST}:${config.DB_PORT}/${config.DB_NAME}`;
+}

@@ -1,7 +1,9 @@
 import { Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { createConnection } from 'mysql2/promise';
 import { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source-options';
+import { dataSourceOptions, describeMysql } from './data-source-options';
+import { MysqlConnectionWatch } from './mysql-connection.watch';
 import { prepareDatabase } from './prepare-database';
 
 @Module({
@@ -18,6 +20,23 @@ import { prepareDatabase } from './prepare-database';
         return { ...dataSourceOptions(config), retryAttempts: 0 };
       },
     }),
+  ],
+  providers: [
+    {
+      provide: MysqlConnectionWatch,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        new MysqlConnectionWatch(describeMysql(config), () =>
+          createConnection({
+            host: config.DB_HOST,
+            port: config.DB_PORT,
+            user: config.DB_USER,
+            password: config.DB_PASSWORD,
+            database: config.DB_NAME,
+            connectTimeout: 2000,
+          }),
+        ),
+    },
   ],
 })
 export class DatabaseModule {}

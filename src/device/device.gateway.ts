@@ -159,8 +159,8 @@ export class DeviceGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     // The sessions as Redis holds them (with the password they stand on), not as the sockets remember them.
     const live = await this.store.sessionsById([...new Set(sockets.map(({ data }) => data.sessionId))]);
     const ended = new Set(sockets.map(({ data }) => data.sessionId).filter((sid) => !live.has(sid)));
+    // Each ends through SessionService, whose one log line per session names the sweep as its actor.
     const zombies = await this.integrity.endInvalid([...live.values()], 'socket sweep');
-    zombies.forEach((z) => this.logger.warn(`sweep ended session ${z.sessionId.slice(0, 12)} of device ${z.identifier} (user ${z.userId}): ${z.reason}`));
     const stale = sockets.filter((s) => ended.has(s.data.sessionId));
     await Promise.all(stale.map((socket) => this.kickLocal(socket)));
     return stale.length + sockets.filter((s) => zombies.some((z) => z.sessionId === s.data.sessionId)).length;

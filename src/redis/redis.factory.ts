@@ -28,6 +28,9 @@ export function redisOptions(config: RedisConnection): RedisOptions {
     commandTimeout: 2000,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    // disconnect() of a connection already gone waits this long before it lets the process go
+    // (ioredis's default is 2 s, which kept test workers and failed CLI runs alive after an outage).
+    disconnectTimeout: 200,
   };
 }
 
@@ -66,12 +69,15 @@ export async function connectRedis(config: RedisConnection, name = 'hi-server', 
   const client: RedisClient = config.REDIS_CLUSTER_NODES
     ? new Cluster(clusterNodes(config.REDIS_CLUSTER_NODES), { ...clusterOptions(config, name), ...(options.once ? { clusterRetryStrategy: () => null } : {}) })
     : new Redis({ ...redisOptions(config), connectionName: name, ...(options.once ? { retryStrategy: () => null } : {}) });
-  client.on('error', () => undefined); // reported through failed commands and /health
+  // Reported through failed commands, /health and the service's RedisConnectionWatch; kept here
+  // for a first connection that fails, whose rejection says only "Connection is closed".
+  let refused: Error | undefined;
+  client.on('error', (err: Error) => void (refused ??= err));
   try {
     await client.connect();
   } catch (err) {
-    client.disconnect();
-    throw err;
+    if (client.status !== 'end') client.disconnect();
+    throw refused ?? err;
   }
   return client;
 }
@@ -86,6 +92,13 @@ export function redisTarget(config: RedisConnection): { host: string; port: numb
 /** Where the service's Redis is, for messages: `127.0.0.1:6379 db 0` or `cluster 10.0.0.1:7000,...`. */
 export function describeRedis(config: RedisConnection): string {
   return config.REDIS_CLUSTER_NODES ? `cluster ${config.REDIS_CLUSTER_NODES}` : `${config.REDIS_HOST}:${config.REDIS_PORT} db ${config.REDIS_DB}`;
+}
+
+/** Where the service's Redis is, as the log's lines name it: `127.0.0.1:6379/0`, or `cluster 10.0.0.1:7000,...` (as configured). */
+export function redisAddress(config: RedisConnection): string {
+  return config.REDIS_CLUSTER_NODES
+    ? `cluster ${config.REDIS_CLUSTER_NODES.replace(/\s+/g, '')}`
+    : `${config.REDIS_HOST}:${config.REDIS_PORT}/${config.REDIS_DB}`;
 }
 
 /**

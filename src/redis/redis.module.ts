@@ -2,6 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { RedisClient } from './redis-client';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from './redis.constants';
+import { RedisConnectionWatch } from './redis-connection.watch';
 import { closeRedis, connectRedis, describeRedis } from './redis.factory';
 
 @Global()
@@ -21,6 +22,7 @@ import { closeRedis, connectRedis, describeRedis } from './redis.factory';
         }
       },
     },
+    RedisConnectionWatch,
   ],
   exports: [REDIS_CLIENT],
 })

@@ -7,6 +7,20 @@ import { TestWorld } from '../support/test-app';
 
 const TIMEOUT_SECONDS = 3;
 
+/** Every line of the output as JSON: a line that is not fails the test. */
+function jsonLines(output: string): Array<Record<string, any>> {
+  return output
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        throw new Error(`not a JSON line: ${line}`);
+      }
+    });
+}
+
 /**
  * Issue 11: a SIGTERM while Redis goes away once left the process alive for half an hour, its
  * HTTP listener closed, waiting on work that held a MySQL connection. Now the process closes
@@ -54,6 +68,28 @@ describe('shutdown is bounded whatever the dependencies and clients do meanwhile
       );
     expect(code).toBe(0);
     expect(server.output()).toMatch(/"msg":"SIGTERM: closing \(at most 3 s\)"[\s\S]*"msg":"closed in \d+ ms"/);
+    // JSON from the first line to the last: the start-up line names what it connected to, the
+    // shutdown's lines what happened, and the last one is the shutdown's own.
+    const lines = jsonLines(server.output());
+    const port = Number(new URL(server.url).port);
+    const { DB_HOST, DB_PORT } = world!.env();
+    const mysql = `${DB_HOST}:${DB_PORT}/${world!.dbName}`;
+    expect(lines.filter((l) => l.context === 'Main')).toEqual([
+      expect.objectContaining({
+        level: 30,
+        port,
+        mysql,
+        redis: `127.0.0.1:${redis!.port}/0`,
+        cdcMode: 'off',
+        msg: `hi-server listening on port ${port}: MySQL ${mysql}, Redis 127.0.0.1:${redis!.port}/0, CDC_MODE=off`,
+      }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(world!.admin.password);
+    expect(lines.filter((l) => l.context === 'Shutdown')).toEqual([
+      expect.objectContaining({ level: 30, signal: 'SIGTERM', timeoutSeconds: TIMEOUT_SECONDS }),
+      expect.objectContaining({ level: 30, signal: 'SIGTERM', ms: expect.any(Number), exitCode: 0 }),
+    ]);
+    expect(lines[lines.length - 1]).toEqual(expect.objectContaining({ context: 'Shutdown', exitCode: 0 }));
   });
 
   it('a client that never finishes its request cannot hold the process past the timeout', async () => {
@@ -72,5 +108,7 @@ describe('shutdown is bounded whatever the dependencies and clients do meanwhile
     expect(Date.now() - started).toBeLessThan((TIMEOUT_SECONDS + 2) * 1000);
     expect(code).toBe(1);
     expect(server.output()).toMatch(/"msg":"not closed after 3 s \(a request, a client or a dependency still holds it\): exiting anyway"/);
+    const lines = jsonLines(server.output());
+    expect(lines[lines.length - 1]).toEqual(expect.objectContaining({ level: 50, context: 'Shutdown', signal: 'SIGTERM', exitCode: 1 }));
   });
 });

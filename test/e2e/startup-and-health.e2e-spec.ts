@@ -20,15 +20,41 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; ou
   });
 }
 
+/** Every line of the output as JSON: a line that is not (Nest's coloured text, a stack trace) fails the test. */
+function jsonLines(output: string): Array<Record<string, any>> {
+  return output
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        throw new Error(`not a JSON line: ${line}`);
+      }
+    });
+}
+
 describe('start-up and health (CONTRACT sections 3 and 8)', () => {
   let world: TestWorld;
   let api: Api;
+  // Processes that fail to start, run side by side (each takes seconds to load): a bad setting,
+  // MySQL and Redis unreachable, and one of them with LOG_FORMAT=pretty.
+  let failures: Record<'config' | 'mysql' | 'redis' | 'pretty', Promise<{ code: number | null; output: string }>>;
 
   beforeAll(async () => {
     world = await TestWorld.create();
     ({ api } = await world.start());
+    failures = {
+      config: runMain(world.env({ CACHE_TTL_SECONDS: 'soon', LOG_LEVEL: 'info' })),
+      mysql: runMain(world.env({ DB_PORT: '1', LOG_LEVEL: 'info' })),
+      redis: runMain(world.env({ ...world.unreachableRedis(1), LOG_LEVEL: 'info' })),
+      pretty: runMain(world.env({ DB_PORT: '1', LOG_LEVEL: 'info', LOG_FORMAT: 'pretty' })),
+    };
   });
-  afterAll(() => world.close());
+  afterAll(async () => {
+    await Promise.all(Object.values(failures ?? {}));
+    await world.close();
+  });
 
   it('creates the database and runs the migrations at start-up', async () => {
     const [tables] = await world.sql.query('SHOW TABLES');
@@ -44,16 +70,52 @@ describe('start-up and health (CONTRACT sections 3 and 8)', () => {
     expect(await api.get('/health/live')).toEqual({ status: 200, body: { code: 200, msg: 'OK', data: { status: 'ok' } } });
   });
 
-  it('a bad configuration value stops start-up with a message naming the variable', async () => {
-    const { code, output } = await runMain(world.env({ CACHE_TTL_SECONDS: 'soon' }));
+  it('a bad configuration value stops start-up with one JSON line naming the variable', async () => {
+    const { code, output } = await failures.config;
     expect(code).toBe(2);
-    const line = JSON.parse(output.split('\n').find((l) => l.startsWith('{'))!);
-    expect(line).toMatchObject({ level: 60, msg: expect.stringContaining('CACHE_TTL_SECONDS="soon"') });
+    expect(jsonLines(output)).toEqual([
+      expect.objectContaining({
+        level: 60,
+        context: 'Main',
+        msg: expect.stringMatching(/^hi-server failed to start: Invalid configuration:\n {2}CACHE_TTL_SECONDS="soon"/),
+      }),
+    ]);
   });
 
-  it('an unreachable database stops start-up naming the variables to check', async () => {
-    const { code, output } = await runMain(world.env({ DB_PORT: '1' }));
+  it('an unreachable database stops start-up naming the variables to check, in JSON to the last line', async () => {
+    const { code, output } = await failures.mysql;
     expect(code).toBe(1);
-    expect(output).toMatch(/MySQL at 127\.0\.0\.1:1 \(DB_HOST\/DB_PORT/);
+    const lines = jsonLines(output);
+    expect(lines[lines.length - 1]).toEqual(
+      expect.objectContaining({
+        level: 60,
+        context: 'Main',
+        msg: expect.stringMatching(/^hi-server failed to start: MySQL at 127\.0\.0\.1:1 \(DB_HOST\/DB_PORT\/DB_USER\/DB_NAME\): .*ECONNREFUSED/),
+        err: expect.objectContaining({ stack: expect.any(String) }),
+      }),
+    );
+    expect(lines.filter((l) => l.level >= 50)).toHaveLength(1);
+  });
+
+  it('an unreachable Redis stops start-up naming the variables to check, in JSON to the last line', async () => {
+    const { code, output } = await failures.redis;
+    expect(code).toBe(1);
+    const lines = jsonLines(output);
+    const variables = world.onCluster ? 'REDIS_CLUSTER_NODES' : 'REDIS_HOST\\/REDIS_PORT';
+    expect(lines[lines.length - 1]).toEqual(
+      expect.objectContaining({
+        level: 60,
+        context: 'Main',
+        msg: expect.stringMatching(new RegExp(`^hi-server failed to start: Redis at .*:1.* \\(${variables}\\): `)),
+      }),
+    );
+    expect(lines.filter((l) => l.level >= 50)).toHaveLength(1);
+  });
+
+  it('LOG_FORMAT=pretty writes the same lines for a person to read', async () => {
+    const { code, output } = await failures.pretty;
+    expect(code).toBe(1);
+    expect(output).not.toMatch(/^\{/m);
+    expect(output).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] \S*FATAL\S*: \[Main\] hi-server failed to start: MySQL at 127\.0\.0\.1:1 /m);
   });
 });
