@@ -50,6 +50,15 @@ describe('BinlogStream', () => {
     };
     stream = new BinlogStream(factory, config);
   });
+  afterEach(() => stream.close());
+
+  it('a stream closed before the server answers ends its open at once (false), with nothing left pending', async () => {
+    const opened = stream.open({ file: 'bin.000002', position: 4, gtid: null }, handlers);
+    stream.close();
+    expect(await Promise.race([opened, new Promise((resolve) => setTimeout(() => resolve('still pending'), 100))])).toBe(false);
+    expect(errors).toEqual([]);
+    expect(clients[0].stopped).toBe(true);
+  });
 
   it('opens at a file and position, filtered to the cached tables, and hands on events with the position after each', async () => {
     const opened = stream.open({ file: 'bin.000002', position: 4, gtid: null }, handlers);

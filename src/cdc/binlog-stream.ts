@@ -39,6 +39,7 @@ export interface StreamHandlers {
  */
 @Injectable()
 export class BinlogStream {
+  private cancelOpen?: () => void;
   private client?: ZongJi;
   /** When the last event (or the opening) was seen: a silent stream is told apart by the heartbeat. */
   lastEventAt: number | null = null;
@@ -69,8 +70,14 @@ export class BinlogStream {
         resolve(false);
       };
       const timer = setTimeout(() => fail(new Error(`the server did not start the stream within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      // Closed before the server answered: the open ends now, and its timer holds nothing open.
+      this.cancelOpen = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
       client.once('ready', () => {
         clearTimeout(timer);
+        this.cancelOpen = undefined;
         this.lastEventAt = Date.now();
         resolve(this.client === client);
       });
@@ -90,6 +97,8 @@ export class BinlogStream {
   }
 
   close(): void {
+    this.cancelOpen?.();
+    this.cancelOpen = undefined;
     const client = this.client;
     this.client = undefined;
     if (!client) return;
