@@ -53,9 +53,11 @@ export class AdminCacheController {
   }
 
   @Get('audit')
+  @StaffRoles('admin')
   @ApiOperation({
-    summary: 'compare cached entries with MySQL and answer when done; repair=true (admins only) deletes the stale ones',
-    description: 'Answers the totals and at most `limit` stale entries. For large keyspaces start a background audit with POST /admin/cache/audits instead.',
+    summary: 'admins: compare cached entries with MySQL and answer when done; repair=true deletes the stale ones',
+    description:
+      'Answers the totals and at most `limit` stale entries, holding the request for the whole audit (seconds per 100,000 keys). Operators, and anyone auditing a large keyspace, start a background audit with POST /admin/cache/audits instead.',
   })
   @ApiEnvelope(AuditReportResponse)
   @ApiErrors(ErrorCode.FORBIDDEN)

@@ -189,6 +189,7 @@ export class AuditJobResponse implements AuditJob {
   @ApiProperty({ description: 'cache keys examined so far' }) scanned: number;
   @ApiProperty({ description: 'keys of a layout the audit does not know (counted when done)' }) unknown: number;
   @ApiProperty({ description: 'stale entries found so far' }) staleTotal: number;
+  @ApiProperty({ description: 'stale entries kept for paging: the first 10,000 found' }) staleKept: number;
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'number' },
@@ -197,12 +198,13 @@ export class AuditJobResponse implements AuditJob {
   staleByReason: Record<StaleReason, number>;
   @ApiProperty({ description: 'stale keys deleted (repair)' }) repaired: number;
   @ApiProperty({ type: String, nullable: true }) error: string | null;
-  @ApiPropertyOptional({ description: 'POST only: true when this process was already running an audit, which is the one answered' }) alreadyRunning?: boolean;
+  @ApiPropertyOptional({ description: 'POST only: true when an audit was already running (one runs at a time), which is the one answered' })
+  alreadyRunning?: boolean;
 }
 
 export class StalePageResponse implements StalePage {
   @ApiProperty() id: string;
-  @ApiProperty({ description: 'stale entries stored so far (all of them once the audit is done)' }) total: number;
+  @ApiProperty({ description: 'stale entries kept so far (the first 10,000 found)' }) total: number;
   @ApiProperty() offset: number;
   @ApiProperty({ type: [StaleEntryResponse] }) items: StaleEntryResponse[];
 }

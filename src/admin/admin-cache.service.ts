@@ -9,7 +9,7 @@ import { REDIS_CLIENT } from '../redis/redis.constants';
 import { redisTarget } from '../redis/redis.factory';
 import { CacheAdmin } from './cache-admin';
 import { InvalidInputError, parseScope } from './cache-admin.inputs';
-import { AuditJobs } from './audit-jobs';
+import { AuditJobs, AuditNotStarted } from './audit-jobs';
 import { CacheAudit } from './cache-audit';
 
 /** Stale entries a synchronous audit answers at most, unless asked for fewer. */
@@ -123,6 +123,7 @@ export class AdminCacheService implements OnApplicationShutdown {
       return await work();
     } catch (err) {
       if (err instanceof InvalidInputError) throw new AppError(ErrorCode.INVALID_PARAM, err.message);
+      if (err instanceof AuditNotStarted) throw new AppError(ErrorCode.UNAVAILABLE, `audit not started: ${err.message}`);
       throw err;
     }
   }

@@ -156,8 +156,18 @@ export class CacheAdmin {
     return { scope, keys: keys.sort(), cursor: nextCursor, counts: await this.countByScope() };
   }
 
-  /** One SCAN over `cache:*` (every master's); costs about a second per million keys, never blocks Redis. */
-  async countByScope(): Promise<ScopeCounts> {
+  /**
+   * One SCAN over `cache:*` (every master's); costs about a second per million keys, never blocks
+   * Redis. Callers that ask while a count runs share it: many consoles open at once cost one walk.
+   */
+  countByScope(): Promise<ScopeCounts> {
+    this.counting ??= this.walkCounts().finally(() => (this.counting = undefined));
+    return this.counting;
+  }
+
+  private counting?: Promise<ScopeCounts>;
+
+  private async walkCounts(): Promise<ScopeCounts> {
     const counts = Object.fromEntries([...CACHE_SCOPES, 'total'].map((scope) => [scope, 0])) as ScopeCounts;
     await scanEach(this.redis, scopePattern('all'), BULK_SCAN_COUNT, (batch) => {
       for (const key of batch) {
@@ -278,15 +288,28 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /** Cached rows hold password and device-secret hashes; they never leave the server. */
-const SECRET_FIELDS = ['passwordHash', 'secretHash'];
+/** Field names that hold or derive from a secret, in this service's rows and in foreign ones (go-zero's `Password`). */
+const SECRET_FIELD = /pass|secret|hash|token|salt/i;
 
-function withoutSecrets(value: string): string {
-  if (!value.startsWith('{')) return value;
+function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([name, inner]) => [name, SECRET_FIELD.test(name) ? '[redacted]' : redact(inner)]));
+}
+
+/**
+ * A cached value as staff may see it: ids and the placeholder as they are, JSON with every field
+ * that names a secret redacted at any depth, and anything else (a value another service wrote in
+ * a form this one cannot read) not shown, since a secret could hide in it.
+ */
+export function withoutSecrets(value: string): string {
+  const text = value.trim();
+  if (/^\d+$/.test(text) || text === PLACEHOLDER) return value;
   try {
-    const row = JSON.parse(value) as Record<string, unknown>;
-    if (!SECRET_FIELDS.some((field) => field in row)) return value;
-    return JSON.stringify({ ...row, ...Object.fromEntries(SECRET_FIELDS.filter((f) => f in row).map((f) => [f, '[redacted]'])) });
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed !== null && typeof parsed === 'object') return JSON.stringify(redact(parsed));
   } catch {
-    return value;
+    // not JSON: below
   }
+  return `(a value this service does not write, ${Buffer.byteLength(value)} bytes, not shown)`;
 }

@@ -97,8 +97,9 @@ export class CacheAudit {
       entries.forEach((entry) => (report.staleByReason[entry.reason] += 1));
       found += entries.length;
       if (repair && stale.length > 0) report.repaired += await this.repair(stale.map(({ entry, value }) => [entry.key, value]));
-      if (options.onStale && entries.length > 0) await options.onStale(entries);
+      // Progress first: a caller that stops the audit there has counted no entry it did not scan.
       options.onProgress?.({ scanned: report.scanned, stale: found, fraction });
+      if (options.onStale && entries.length > 0) await options.onStale(entries);
     });
     report.staleTotal = found;
     report.stale.sort((a, b) => a.key.localeCompare(b.key));

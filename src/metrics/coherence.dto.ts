@@ -3,7 +3,7 @@ import type { Backlog, EntityCacheFigures } from './coherence.service';
 import type { RecentSessionEnd } from './recent-session-ends';
 
 export class BacklogResponse implements Backlog {
-  @ApiProperty({ description: 'rows waiting' }) pending: number;
+  @ApiProperty({ description: 'rows waiting, counted up to 100,001 (more than 100,000 reads as 100,001)' }) pending: number;
   @ApiProperty({ type: Number, nullable: true, description: 'age of the oldest waiting row, seconds' }) oldestAgeSeconds: number | null;
 }
 

@@ -6,7 +6,11 @@ import { CdcStatus } from '../cdc/cdc-status';
 import { MetricsRegistry } from './metrics.registry';
 import { RecentSessionEnd, RecentSessionEnds } from './recent-session-ends';
 
+/** Outbox rows counted at most: beyond, the panel says "more than". */
+export const BACKLOG_COUNTED = 100_000;
+
 export interface Backlog {
+  /** Rows waiting, counted up to BACKLOG_COUNTED + 1. */
   pending: number;
   /** Age of the oldest pending row, in seconds; null when nothing is pending. */
   oldestAgeSeconds: number | null;
@@ -55,7 +59,15 @@ export class CoherenceService {
     @InjectDataSource() private readonly db: DataSource,
   ) {}
 
-  async report(): Promise<CoherenceReport> {
+  /** Consoles asking at once share one reading. */
+  report(): Promise<CoherenceReport> {
+    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private reading?: Promise<CoherenceReport>;
+
+  private async read(): Promise<CoherenceReport> {
     const [outbox, checkpointAge, recent, hits, misses, invalidated, failed, ended, kicked] = await Promise.all([
       this.outbox().catch(unavailable),
       this.checkpointAge().catch(() => null),
@@ -96,8 +108,15 @@ export class CoherenceService {
     return { invalidations, sessionEndings };
   }
 
+  /**
+   * Rows waiting, counted up to BACKLOG_COUNTED (a backlog grows during an outage, when the panel
+   * is watched most), and the age of the oldest: the first by id, read through the primary key.
+   */
   private async backlog(table: string): Promise<Backlog> {
-    const [row] = await this.db.query(`SELECT COUNT(*) AS pending, TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(3)) AS age FROM ${table}`);
+    const [row] = await this.db.query(
+      `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM ${table} LIMIT ${BACKLOG_COUNTED + 1}) AS waiting) AS pending,
+              (SELECT TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) FROM ${table} ORDER BY id LIMIT 1) AS age`,
+    );
     return { pending: Number(row.pending), oldestAgeSeconds: row.age === null ? null : Math.round(Number(row.age) / 100_000) / 10 };
   }
 

@@ -1,3 +1,4 @@
+import { AdminCacheService } from '../../src/admin/admin-cache.service';
 import { CacheAudit } from '../../src/admin/cache-audit';
 import { PASSWORD, uniquePhone } from '../support/builders';
 import { registerUser, staffLogin } from '../support/flows';
@@ -111,7 +112,7 @@ describe('background audits (POST /admin/cache/audits): totals at once, stale en
     expect(await world.redis.exists(...keys)).toBe(0);
   });
 
-  it('one audit at a time per process: a second start while one runs answers the running one', async () => {
+  it('one audit at a time in the deployment: starts at the same moment, or on another process, answer the running one', async () => {
     await seedStale(10, 72_000_000);
     // Hold the audit inside its first step, so that it is certainly running when asked again.
     let release!: () => void;
@@ -122,11 +123,32 @@ describe('background audits (POST /admin/cache/audits): totals at once, stale en
       await held;
       return original.apply(this, args);
     });
-    const first = await api.post('/admin/cache/audits', { scope: 'all' }, admin);
-    const second = await api.post('/admin/cache/audits', { scope: 'appUsers', repair: true }, admin);
-    expect(second.body.data).toMatchObject({ id: first.body.data.id, scope: 'all', repair: false, alreadyRunning: true });
+    const starts = await Promise.all(Array.from({ length: 8 }, () => api.post('/admin/cache/audits', { scope: 'all' }, operator)));
+    const ids = new Set(starts.map((res) => res.body.data.id));
+    expect(ids.size).toBe(1);
+    expect(starts.filter((res) => res.body.data.alreadyRunning === false)).toHaveLength(1);
+
+    const { api: other } = await world.start();
+    const elsewhere = await other.post('/admin/cache/audits', { scope: 'appUsers', repair: true }, admin);
+    expect(elsewhere.body.data).toMatchObject({ id: [...ids][0], scope: 'all', repair: false, alreadyRunning: true });
     release();
-    expect((await finished(admin, first.body.data.id)).status).toBe('done');
+    expect((await finished(admin, [...ids][0])).status).toBe('done');
+    expect(await world.redis.exists('admin_audit:running')).toBe(0);
+    const next = await other.post('/admin/cache/audits', { scope: 'appUsers' }, admin);
+    expect(next.body.data.alreadyRunning).toBe(false);
+    await finished(admin, next.body.data.id);
+  });
+
+  it('keeps the first 10,000 stale entries for paging and counts them all', async () => {
+    await seedStale(10_050, 74_000_000);
+    const started = await api.post('/admin/cache/audits', { scope: 'appUsers' }, admin);
+    const job = await finished(admin, started.body.data.id);
+    expect(job.staleTotal).toBeGreaterThanOrEqual(10_050);
+    expect(job.staleKept).toBe(10_000);
+    const page = await api.get(`/admin/cache/audits/${job.id}/stale?offset=9990&limit=50`, admin);
+    expect(page.body.data).toMatchObject({ total: 10_000, offset: 9990 });
+    expect(page.body.data.items).toHaveLength(10);
+    await world.redis.del(...Array.from({ length: 10_050 }, (_, i) => `cache:appUsers:id:${74_000_000 + i}`));
   });
 
   it('says an audit whose process stopped was interrupted, and answers 404 / 100008 for an unknown or expired one', async () => {
@@ -158,10 +180,33 @@ describe('background audits (POST /admin/cache/audits): totals at once, stale en
 
   it('GET /admin/cache/audit answers at most `limit` stale entries, with the total of all', async () => {
     await seedStale(25, 73_000_000);
-    const res = await api.get('/admin/cache/audit?scope=appUsers&limit=5', operator);
+    const res = await api.get('/admin/cache/audit?scope=appUsers&limit=5', admin);
     expect(res.status).toBe(200);
     expect(res.body.data.stale).toHaveLength(5);
     expect(res.body.data.staleTotal).toBeGreaterThanOrEqual(25);
     expect(res.body.data.staleByReason.row_gone).toBe(res.body.data.staleTotal);
+  });
+
+  it('a process shutting down stops its audit at the next step, records it as failed, and starts none: 503 / 100007', async () => {
+    await seedStale(3000, 75_000_000);
+    const { app, api: closing } = await world.start();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const step = CacheAudit.prototype as unknown as { auditBatch: (...args: unknown[]) => Promise<unknown> };
+    const original = step.auditBatch;
+    jest.spyOn(step, 'auditBatch').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      await held;
+      return original.apply(this, args);
+    });
+    const started = await closing.post('/admin/cache/audits', { scope: 'appUsers' }, admin);
+    const stopping = app.get(AdminCacheService).onApplicationShutdown();
+    const refused = await closing.post('/admin/cache/audits', { scope: 'appUsers' }, admin);
+    expect([refused.status, refused.body.code]).toEqual([503, 100007]);
+    release();
+    await stopping;
+    const job = (await api.get(`/admin/cache/audits/${started.body.data.id}`, admin)).body.data;
+    expect(job).toMatchObject({ status: 'failed', error: 'stopped: the process shut down' });
+    expect(job.staleTotal).toBeLessThanOrEqual(job.scanned);
+    expect(await world.redis.exists('admin_audit:running')).toBe(0);
   });
 });

@@ -11,7 +11,7 @@ let token = sessionStorage.getItem('staffToken');
 let me = null;
 let coherenceTimer = null;
 /** The audit shown: its id and the offset of the page of stale entries on screen. */
-const shownAudit = { id: null, offset: 0, total: 0 };
+const shownAudit = { id: null, offset: 0, total: 0, found: 0 };
 
 class ApiError extends Error {
   constructor(status, code, msg) {
@@ -125,6 +125,7 @@ function fillList(list, entries) {
 
 const isAdmin = () => me?.role === 'admin';
 const formatCount = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n));
+const backlogCount = (n) => (n > 100000 ? 'more than 100,000' : formatCount(n));
 const seconds = (s) => (s === null || s === undefined ? '—' : `${s} s`);
 
 function showLogin() {
@@ -184,9 +185,9 @@ async function refreshCoherence() {
     outbox.unavailable
       ? [['MySQL', `not answering: ${outbox.unavailable}`]]
       : [
-          ['invalidations pending', outbox.invalidations.pending],
+          ['invalidations pending', backlogCount(outbox.invalidations.pending)],
           ['oldest', seconds(outbox.invalidations.oldestAgeSeconds)],
-          ['session endings pending', outbox.sessionEndings.pending],
+          ['session endings pending', backlogCount(outbox.sessionEndings.pending)],
           ['oldest ', seconds(outbox.sessionEndings.oldestAgeSeconds)],
         ],
   );
@@ -359,8 +360,14 @@ async function audit() {
   const repair = $('audit-repair')?.checked ?? false;
   if (repair && !(await confirmDialog(`Audit scope "${scope}" and delete every stale key found?`))) return say('Audit not run.');
   const started = await api('POST', '/admin/cache/audits', { scope, repair });
-  Object.assign(shownAudit, { id: started.id, offset: 0, total: 0 });
-  say(started.alreadyRunning ? `An audit started by ${started.startedBy} is running: following it.` : 'Auditing…');
+  Object.assign(shownAudit, { id: started.id, offset: 0, total: 0, found: 0 });
+  // One audit runs at a time: one already running is followed, and said to be another's.
+  const another = started.alreadyRunning && (started.scope !== scope || started.repair !== repair);
+  say(
+    started.alreadyRunning
+      ? `An audit started by ${started.startedBy} is running (scope ${started.scope}${started.repair ? ', repair' : ''}): following it.`
+      : 'Auditing…',
+  );
   $('audit-progress').hidden = false;
   let job = started;
   let shownFirstPage = false;
@@ -376,11 +383,12 @@ async function audit() {
   $('audit-progress').hidden = true;
   await showStalePage(shownAudit.offset);
   if (job.status !== 'done') throw new Error(`the audit ${job.status}: ${job.error ?? 'no reason given'}`);
-  say('Audit done.');
+  say(another ? 'The audit that was running is done; yours was not started: run it again.' : 'Audit done.');
   if (job.repaired > 0) await countKeys().catch(showError);
 }
 
 function showAuditTotals(job) {
+  shownAudit.found = job.staleTotal;
   $('audit-progress').value = job.fraction;
   const verb = job.status === 'running' ? `Scanning (${Math.round(job.fraction * 100)} %)…` : 'Scanned';
   $('audit-summary').textContent =
@@ -398,8 +406,9 @@ async function showStalePage(offset) {
   clearRows(table);
   for (const s of page.items) addRow(table, [keyNode(s.key), s.reason, s.detail]);
   const last = offset + page.items.length;
+  const kept = shownAudit.found > page.total ? ` kept (the first found of ${formatCount(shownAudit.found)})` : '';
   $('stale-caption').textContent =
-    page.total === 0 ? 'No stale keys.' : `Stale keys ${formatCount(offset + 1)}–${formatCount(last)} of ${formatCount(page.total)}`;
+    page.total === 0 ? 'No stale keys.' : `Stale keys ${formatCount(offset + 1)}–${formatCount(last)} of ${formatCount(page.total)}${kept}`;
   table.hidden = false;
   $('stale-pager').hidden = page.total <= STALE_PAGE;
   $('stale-prev').disabled = offset === 0;
