@@ -9,6 +9,9 @@ import { isCluster, RedisClient } from './redis/redis-client';
 import { REDIS_CLIENT } from './redis/redis.constants';
 import { redisAddress } from './redis/redis.factory';
 
+/** Set at the first SIGTERM or SIGINT: from then on the process only closes. */
+let shuttingDown = false;
+
 async function main(): Promise<void> {
   let config: AppConfig;
   try {
@@ -60,6 +63,7 @@ function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number, logg
       exit(1);
     }
     closing = true;
+    shuttingDown = true;
     const started = Date.now();
     log.info({ signal, timeoutSeconds }, `${signal}: closing (at most ${timeoutSeconds} s)`);
     setTimeout(() => {
@@ -100,7 +104,16 @@ function reportProcessFailures(logger: AppLogger): void {
     process.exit(1);
   };
   process.on('uncaughtException', (err) => crash('uncaught exception', err));
-  process.on('unhandledRejection', (reason) => crash('unhandled rejection', reason));
+  process.on('unhandledRejection', (reason) => {
+    // Closing, a library's own call to a dependency that just went away (the Socket.IO adapter's
+    // unsubscribe when Redis dies with the SIGTERM) may fail with nobody awaiting it: that is the
+    // dependency's news, not a crash, and the bounded close goes on.
+    if (shuttingDown) {
+      logger.warn({ context: 'Shutdown', err: reason }, `while closing: ${reason instanceof Error ? reason.message : String(reason)}`);
+      return;
+    }
+    crash('unhandled rejection', reason);
+  });
   process.removeAllListeners('warning');
   process.on('warning', (warning) =>
     logger.warn({ context: 'Node', warning: { name: warning.name, code: (warning as { code?: string }).code } }, warning.message),

@@ -83,6 +83,8 @@ export interface CachedLookup {
  * every other client's wait around a millisecond; see docs/cache-admin.md, "Benchmark".
  */
 export const BULK_SCAN_COUNT = 1000;
+/** Keys a count remembers to skip SCAN's repeats. */
+const COUNT_DEDUPED = 100_000;
 /** UNLINK batches in flight behind the next SCAN: 2 keeps Redis busy, yet a GET waits behind one SCAN and one UNLINK at most. */
 const BULK_PIPELINE = 2;
 /** A page request never walks more than this many SCAN steps, so a sparse keyspace cannot pin a request. */
@@ -167,10 +169,18 @@ export class CacheAdmin {
 
   private counting?: Promise<ScopeCounts>;
 
+  /**
+   * SCAN may return a key twice while Redis resizes its table; the keys seen are remembered (up to
+   * COUNT_DEDUPED of them, a few megabytes) so that counts of a keyspace that size are exact, and
+   * beyond it such a key may count twice.
+   */
   private async walkCounts(): Promise<ScopeCounts> {
     const counts = Object.fromEntries([...CACHE_SCOPES, 'total'].map((scope) => [scope, 0])) as ScopeCounts;
+    const seen = new Set<string>();
     await scanEach(this.redis, scopePattern('all'), BULK_SCAN_COUNT, (batch) => {
       for (const key of batch) {
+        if (seen.has(key)) continue;
+        if (seen.size < COUNT_DEDUPED) seen.add(key);
         const scope = scopeOfKey(key);
         if (scope in counts) counts[scope as CacheScope] += 1;
         counts.total += 1;

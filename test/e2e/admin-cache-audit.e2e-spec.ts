@@ -1,7 +1,7 @@
 import { AdminCacheService } from '../../src/admin/admin-cache.service';
 import { CacheAudit } from '../../src/admin/cache-audit';
-import { PASSWORD, uniquePhone } from '../support/builders';
-import { registerUser, staffLogin } from '../support/flows';
+import { PASSWORD } from '../support/builders';
+import { createOperator, registerUser, staffLogin } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 import { eventually } from '../support/wait';
@@ -49,9 +49,7 @@ describe('background audits (POST /admin/cache/audits): totals at once, stale en
     world = await TestWorld.create();
     ({ api } = await world.start());
     admin = await staffLogin(api, world.admin.phone, world.admin.password);
-    const phone = uniquePhone();
-    expect((await api.post('/admin/oa-users', { phone, password: PASSWORD, name: 'op', role: 'operator' }, admin)).status).toBe(201);
-    operator = await staffLogin(api, phone, PASSWORD);
+    ({ token: operator } = await createOperator(api, admin));
   });
   afterAll(() => world.close());
   afterEach(() => jest.restoreAllMocks());
@@ -61,6 +59,18 @@ describe('background audits (POST /admin/cache/audits): totals at once, stale en
     const keys = Array.from({ length: count }, (_, i) => `cache:appUsers:id:${from + i}`);
     await Promise.all(keys.map((key, i) => world.redis.set(key, JSON.stringify({ id: from + i, phone: '13800000000', status: 1 }))));
     return keys;
+  };
+  /** Holds every audit inside its first step until released: an audit certainly running, for as long as the test needs. */
+  const holdAuditSteps = (): (() => void) => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const step = CacheAudit.prototype as unknown as { auditBatch: (...args: unknown[]) => Promise<unknown> };
+    const original = step.auditBatch;
+    jest.spyOn(step, 'auditBatch').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+      await held;
+      return original.apply(this, args);
+    });
+    return release;
   };
   const finished = async (token: string, id: string) =>
     eventually(
@@ -115,14 +125,7 @@ describe('background audits (POST /admin/cache/audits): totals at once, stale en
   it('one audit at a time in the deployment: starts at the same moment, or on another process, answer the running one', async () => {
     await seedStale(10, 72_000_000);
     // Hold the audit inside its first step, so that it is certainly running when asked again.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const step = CacheAudit.prototype as unknown as { auditBatch: (...args: unknown[]) => Promise<unknown> };
-    const original = step.auditBatch;
-    jest.spyOn(step, 'auditBatch').mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      await held;
-      return original.apply(this, args);
-    });
+    const release = holdAuditSteps();
     const starts = await Promise.all(Array.from({ length: 8 }, () => api.post('/admin/cache/audits', { scope: 'all' }, operator)));
     const ids = new Set(starts.map((res) => res.body.data.id));
     expect(ids.size).toBe(1);
@@ -190,14 +193,7 @@ describe('background audits (POST /admin/cache/audits): totals at once, stale en
   it('a process shutting down stops its audit at the next step, records it as failed, and starts none: 503 / 100007', async () => {
     await seedStale(3000, 75_000_000);
     const { app, api: closing } = await world.start();
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const step = CacheAudit.prototype as unknown as { auditBatch: (...args: unknown[]) => Promise<unknown> };
-    const original = step.auditBatch;
-    jest.spyOn(step, 'auditBatch').mockImplementation(async function (this: unknown, ...args: unknown[]) {
-      await held;
-      return original.apply(this, args);
-    });
+    const release = holdAuditSteps();
     const started = await closing.post('/admin/cache/audits', { scope: 'appUsers' }, admin);
     const stopping = app.get(AdminCacheService).onApplicationShutdown();
     const refused = await closing.post('/admin/cache/audits', { scope: 'appUsers' }, admin);

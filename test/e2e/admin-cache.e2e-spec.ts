@@ -1,5 +1,5 @@
 import { PASSWORD, uniqueEmail, uniquePhone } from '../support/builders';
-import { deviceLogin, registerUser, staffLogin } from '../support/flows';
+import { deviceLogin, registerUser, staffLogin, createOperator } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 
@@ -29,10 +29,7 @@ describe('/admin/cache (CONTRACT section 6)', () => {
     world = await TestWorld.create();
     ({ api } = await world.start());
     admin = await staffLogin(api, world.admin.phone, world.admin.password);
-    const operatorPhone = uniquePhone();
-    const created = await api.post('/admin/oa-users', { phone: operatorPhone, password: PASSWORD, name: 'op', role: 'operator' }, admin);
-    expect(created.status).toBe(201);
-    operator = await staffLogin(api, operatorPhone, PASSWORD);
+    ({ token: operator } = await createOperator(api, admin));
   });
   afterAll(() => world.close());
 

@@ -2,11 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { BrowserContext, chromium, Page, Response } from 'playwright-core';
-import { PASSWORD, uniquePhone } from '../support/builders';
+import { PASSWORD } from '../support/builders';
 import { BinlogMariaDb, startBinlogMariaDb } from '../support/binlog-mariadb';
 import { cdcSettled } from '../support/cdc';
 import { connectDevice, within } from '../support/device-socket';
-import { registerUser, staffLogin } from '../support/flows';
+import { createOperator, registerUser, staffLogin } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 import { eventually } from '../support/wait';
@@ -224,9 +224,7 @@ describe('admin console in headless Chromium', () => {
   });
 
   it('gives an operator a read-only console: no write control at all, reading and auditing still work', async () => {
-    const admin = await staffLogin(api, world.admin.phone, world.admin.password);
-    const phone = uniquePhone();
-    expect((await api.post('/admin/oa-users', { phone, password: PASSWORD, name: 'on call', role: 'operator' }, admin)).status).toBe(201);
+    const { phone } = await createOperator(api, await staffLogin(api, world.admin.phone, world.admin.password));
     const user = await registerUser(api);
     const operatorPage = await context.newPage();
     try {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { readFileSync } from 'fs';
+import { readFileSync, rmSync } from 'fs';
 import { userInfo } from 'os';
 import { join } from 'path';
 import { createConnection } from 'mysql2/promise';
@@ -29,13 +29,26 @@ export async function startBinlogMariaDb(): Promise<BinlogMariaDb> {
   const dir = tempDir('hi-binlog');
   const dataDir = join(dir, 'data');
   const user = userInfo().username;
-  try {
+  const install = () =>
     execFileSync(installDb, ['--no-defaults', `--datadir=${dataDir}`, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db'], {
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+  try {
+    try {
+      install();
+    } catch {
+      // Seen once in a full run with two workers installing at once; its output says why, if it fails again.
+      rmSync(dataDir, { recursive: true, force: true });
+      install();
+    }
   } catch (err) {
     removeDir(dir);
-    throw new Error(`mariadb-install-db failed: ${(err as Error).message}`, { cause: err });
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-5)
+      .join('\n');
+    throw new Error(`mariadb-install-db failed: ${(err as Error).message}\n${stderr}`, { cause: err });
   }
   // Chosen only now: the install takes seconds, long enough for a parallel test to take the port.
   const port = await freePort();

@@ -52,3 +52,11 @@ export function phoneLogin(api: Api, phone: string, identifier: string, extra: {
   const { password = PASSWORD, deviceSecret } = extra;
   return api.post('/auth/login', deviceSecret === undefined ? { phone, password, identifier } : { phone, password, identifier, deviceSecret });
 }
+
+/** A staff member of role `operator`, created by an admin: their phone and a logged-in token. */
+export async function createOperator(api: Api, adminToken: string): Promise<{ phone: string; token: string }> {
+  const phone = uniquePhone();
+  const res = await api.post('/admin/oa-users', { phone, password: PASSWORD, name: 'on call', role: 'operator' }, adminToken);
+  if (res.status !== 201) throw new Error(`creating an operator failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { phone, token: await staffLogin(api, phone, PASSWORD) };
+}
