@@ -11,7 +11,7 @@ import { ErrorCode } from './common/error-codes';
 import { AccessLog, accessLogger, AppLogger, createLogger, noteBusinessCode, PinoNestLogger } from './common/logging';
 import { AppConfig, loadConfig, trustProxyOption } from './config/app-config';
 import { RedisIoAdapter } from './device/redis-io.adapter';
-import { DOCS_JSON_PATH, setupApiDocs } from './docs/docs.setup';
+import { DOCS_JSON_PATH, setupApiDocs } from './openapi/docs.setup';
 
 export interface CreateAppOptions {
   /** false: no Nest logger (tests); request logs still follow LOG_LEVEL. */

@@ -11,7 +11,7 @@ export default function teardown(): void {
   const { problems, summary } = reviewObservedAnswers(dir);
   if (problems.length > 0) {
     throw new Error(
-      `answers the OpenAPI document does not list (declare them with @ApiErrors on the route, or as a route fact in src/docs/api-answers.ts); the observations are kept in ${dir}:\n  ${problems.join('\n  ')}`,
+      `answers the OpenAPI document does not list (declare them with @ApiErrors on the route, or as a route fact in src/openapi/api-answers.ts); the observations are kept in ${dir}:\n  ${problems.join('\n  ')}`,
     );
   }
   process.stdout.write(`${summary}\n`);

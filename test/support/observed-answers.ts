@@ -54,8 +54,8 @@ export async function recordAnswers(app: NestFastifyApplication): Promise<void> 
   if (!dir) return;
   const documentFile = join(dir, `${DOCUMENT}${process.pid}.json`);
   if (!existsSync(documentFile)) {
-    const { buildApiDocument, DOCS_PATH } = await import('../../src/docs/docs.setup');
-    const { routesOf } = await import('../../src/docs/api-answers');
+    const { buildApiDocument, DOCS_PATH } = await import('../../src/openapi/docs.setup');
+    const { routesOf } = await import('../../src/openapi/api-answers');
     const undocumented = routesOf(app)
       .filter((route) => route.excluded)
       .map((route) => `${route.method} ${route.path}`);

@@ -3,7 +3,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ErrorCode } from '../common/error-codes';
 import { MAX_JSON_DEPTH } from '../common/json-body';
 import { documentAnswers, HttpLimits, httpLimitsOf, routesOf } from './api-answers';
-import { CLIENT_AUTH, EnvelopeDto, ErrorEnvelopeDto, STAFF_AUTH } from './api-envelope';
+import { CLIENT_AUTH, EnvelopeDto, ErrorEnvelopeDto, STAFF_AUTH } from '../docs/api-envelope';
 import { socketDocs } from './socket-docs';
 
 export const DOCS_PATH = 'docs';

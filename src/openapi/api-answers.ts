@@ -9,7 +9,7 @@ import { StaffAuthGuard, StaffRoles } from '../oa-user/staff-auth.guard';
 import { AppAuthGuard } from '../session/app-auth.guard';
 import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
 import { REVOKED_ERROR } from '../session/kick-reason';
-import { CLIENT_AUTH, declaredErrors, ErrorEnvelopeDto, isWithoutStores, STAFF_AUTH } from './api-envelope';
+import { CLIENT_AUTH, declaredErrors, ErrorEnvelopeDto, isWithoutStores, STAFF_AUTH } from '../docs/api-envelope';
 
 /** What a route is, as far as its answers go: read from the controllers' metadata, never restated. */
 export interface RouteFacts {
