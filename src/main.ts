@@ -3,6 +3,7 @@ import type { Server } from 'http';
 import pino from 'pino';
 import { createApp } from './app.factory';
 import { AppLogger, createLogger, flushLogs } from './common/logging';
+import { processFailureHandlers } from './common/process-failures';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { describeMysql } from './database/data-source-options';
 import { isCluster, RedisClient } from './redis/redis-client';
@@ -92,32 +93,12 @@ function exitOnSignals(app: NestFastifyApplication, timeoutSeconds: number, logg
   process.on('SIGINT', onSignal);
 }
 
-/**
- * What goes wrong outside any request still comes out as a JSON line, not as Node's plain text: a
- * crash (an uncaught exception or an unhandled rejection, after which the process exits 1 as Node
- * would) and Node's own warnings.
- */
 function reportProcessFailures(logger: AppLogger): void {
-  const crash = (what: string, err: unknown) => {
-    logger.fatal({ context: 'Main', err }, `${what}: ${err instanceof Error ? err.message : String(err)}: exiting`);
-    flushLogs(logger);
-    process.exit(1);
-  };
-  process.on('uncaughtException', (err) => crash('uncaught exception', err));
-  process.on('unhandledRejection', (reason) => {
-    // Closing, a library's own call to a dependency that just went away (the Socket.IO adapter's
-    // unsubscribe when Redis dies with the SIGTERM) may fail with nobody awaiting it: that is the
-    // dependency's news, not a crash, and the bounded close goes on.
-    if (shuttingDown) {
-      logger.warn({ context: 'Shutdown', err: reason }, `while closing: ${reason instanceof Error ? reason.message : String(reason)}`);
-      return;
-    }
-    crash('unhandled rejection', reason);
-  });
+  const handlers = processFailureHandlers(logger, { closing: () => shuttingDown, exit: (code) => process.exit(code) });
+  process.on('uncaughtException', handlers.uncaughtException);
+  process.on('unhandledRejection', handlers.unhandledRejection);
   process.removeAllListeners('warning');
-  process.on('warning', (warning) =>
-    logger.warn({ context: 'Node', warning: { name: warning.name, code: (warning as { code?: string }).code } }, warning.message),
-  );
+  process.on('warning', handlers.warning);
 }
 
 /**
