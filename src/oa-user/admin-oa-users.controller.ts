@@ -5,7 +5,8 @@ import { ApiEnvelope, ApiErrors, ApiStaffAuth } from '../docs/api-envelope';
 import { CreateOaUserDto, OaUserResponse, UpdateOaUserDto } from './oa-user.dto';
 import { toOaUserView } from './oa-user.mapper';
 import { OaUserService } from './oa-user.service';
-import { StaffAuthGuard, StaffRoles } from './staff-auth.guard';
+import { OaUser } from './oa-user.entity';
+import { CurrentStaff, StaffAuthGuard, StaffRoles, staffName } from './staff-auth.guard';
 
 @ApiTags('admin: staff')
 @ApiStaffAuth()
@@ -35,7 +36,7 @@ export class AdminOaUsersController {
   @ApiParam({ name: 'id', type: Number })
   @ApiEnvelope(OaUserResponse)
   @ApiErrors(ErrorCode.OA_USER_NOT_FOUND, ErrorCode.PHONE_EXISTS)
-  async update(@Param('id', new ParseIntPipe({ errorHttpStatusCode: 400 })) id: number, @Body() body: UpdateOaUserDto) {
-    return toOaUserView(await this.staff.update(id, body));
+  async update(@Param('id', new ParseIntPipe({ errorHttpStatusCode: 400 })) id: number, @Body() body: UpdateOaUserDto, @CurrentStaff() staff: OaUser) {
+    return toOaUserView(await this.staff.update(id, body, staffName(staff)));
   }
 }

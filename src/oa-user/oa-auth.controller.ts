@@ -6,7 +6,7 @@ import { AuthRateLimitGuard } from '../session/auth-rate-limit.guard';
 import { ClientAddress } from '../session/client-address';
 import { StaffLoginDto, StaffLoginResponse } from './oa-user.dto';
 import { OaUserService } from './oa-user.service';
-import { CurrentStaffSession, StaffAuthGuard } from './staff-auth.guard';
+import { CurrentStaffSession, StaffAuthGuard, staffName } from './staff-auth.guard';
 import { StaffSession, StaffSessionService } from './staff-session.service';
 
 @ApiTags('staff auth')
@@ -34,7 +34,7 @@ export class OaAuthController {
   @ApiEnvelope(null)
   @UseGuards(StaffAuthGuard)
   async logout(@CurrentStaffSession() session: StaffSession) {
-    await this.sessions.revoke(session);
+    await this.sessions.revoke(session, staffName(session.staff));
     return null;
   }
 }

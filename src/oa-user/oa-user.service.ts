@@ -62,7 +62,7 @@ export class OaUserService {
    * A phone taken concurrently re-runs the transaction, which then answers 20001; the cache is
    * invalidated by the subscriber after commit.
    */
-  async update(id: number, input: UpdateOaUserDto): Promise<OaUser> {
+  async update(id: number, input: UpdateOaUserDto, by: string): Promise<OaUser> {
     // Hashed before the transaction: argon2 is slow, the row lock should not wait for it.
     const passwordHash = input.password !== undefined ? await this.hasher.hash(input.password) : undefined;
     const saved = await retryTransaction(this.dataSource, async (manager) => {
@@ -80,7 +80,8 @@ export class OaUserService {
       });
       return this.staff.save(user, manager);
     }).catch(phoneExistsOnDuplicate);
-    if (input.password !== undefined || input.status === UserStatus.Disabled) await this.sessions.revokeAll(id);
+    if (input.status === UserStatus.Disabled) await this.sessions.revokeAll(id, 'disabled', by);
+    else if (input.password !== undefined) await this.sessions.revokeAll(id, 'password_changed', by);
     return saved;
   }
 
@@ -99,7 +100,7 @@ export class OaUserService {
         return this.staff.save(row, manager);
       });
       if (user) {
-        await this.sessions.revokeAll(user.id);
+        await this.sessions.revokeAll(user.id, 'reset', 'the admin command line');
         await this.attempts.forget('oa', phone);
         this.logger.log(`reset staff user ${phone} to an active admin`);
         return 'reset';

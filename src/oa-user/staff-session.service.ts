@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { RedisClient, unlinkAll } from '../redis/redis-client';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RedisClient } from '../redis/redis-client';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { AppConfig } from '../config/app-config';
@@ -8,6 +8,9 @@ import { newToken, sessionIdOf } from '../session/token';
 import { UserStatus } from '../common/user-status';
 import { OaUser } from './oa-user.entity';
 import { OaUserRepository } from './oa-user.repository';
+
+/** Why a staff session ended, in its log line. */
+export type StaffSessionEndReason = 'logout' | 'password_changed' | 'disabled' | 'reset';
 
 export interface StaffSession {
   sessionId: string;
@@ -24,6 +27,9 @@ const staffSessionsKey = (oaUserId: number) => `oa_user_sessions:${oaUserId}`;
  */
 @Injectable()
 export class StaffSessionService {
+  /** The same context and fields as a client session's end (SessionLog), with `staffId` for the user. */
+  private readonly logger = new Logger('Sessions');
+
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly config: AppConfig,
@@ -51,14 +57,26 @@ export class StaffSessionService {
   }
 
   /** Ends one staff session (POST /oa/auth/logout). */
-  async revoke({ sessionId, staff }: StaffSession): Promise<void> {
-    await this.redis.unlink(staffSessionKey(sessionId));
+  async revoke({ sessionId, staff }: StaffSession, by: string): Promise<void> {
+    const ended = await this.redis.unlink(staffSessionKey(sessionId));
     await this.redis.zrem(staffSessionsKey(staff.id), sessionId);
+    if (ended > 0) this.logEnded(sessionId, staff.id, 'logout', by);
   }
 
-  async revokeAll(oaUserId: number): Promise<void> {
+  /**
+   * Ends every session of a staff user: a password set or the account disabled by an admin
+   * (`by` names who), or a reset from the command line. One log line per session that was live.
+   */
+  async revokeAll(oaUserId: number, reason: StaffSessionEndReason, by: string): Promise<void> {
     const sids = await this.redis.zrange(staffSessionsKey(oaUserId), 0, -1);
-    await unlinkAll(this.redis, sids.map(staffSessionKey));
+    // One UNLINK per session (a staff member has few), so each line is written for a session this call ended.
+    const ended = await Promise.all(sids.map((sid) => this.redis.unlink(staffSessionKey(sid))));
     await this.redis.unlink(staffSessionsKey(oaUserId));
+    sids.forEach((sid, i) => ended[i] > 0 && this.logEnded(sid, oaUserId, reason, by));
+  }
+
+  private logEnded(sid: string, staffId: number, reason: StaffSessionEndReason, by: string): void {
+    const sessionId = sid.slice(0, 12);
+    this.logger.log({ msg: `staff session ${sessionId} (staff #${staffId}) ended: ${reason}, by ${by}`, sessionId, staffId, reason, actor: by });
   }
 }

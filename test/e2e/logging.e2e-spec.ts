@@ -3,7 +3,7 @@ import { connect, createServer, Server, Socket } from 'net';
 import { createApp } from '../../src/app.factory';
 import { sessionIdOf } from '../../src/session/token';
 import { PASSWORD, uniqueEmail, uniqueIdentifier, uniquePhone } from '../support/builders';
-import { emailCodeOf, phoneLogin, staffLogin } from '../support/flows';
+import { createOperator, emailCodeOf, phoneLogin, staffLogin } from '../support/flows';
 import { Api } from '../support/http';
 import { OwnRedis, startRedisServer } from '../support/redis-server';
 import { freePort } from '../support/spawned-server';
@@ -306,6 +306,38 @@ describe('structured JSON logs', () => {
       const bound = await ok(api.post('/me/email/bind', { email, code: await emailCodeOf(world.redis, email, userId) }, token));
       expect(bound.body.data).toEqual(expect.objectContaining({ migrated: true, userId: owner.body.data.userId }));
       expectEnded(token, { reason: 'migrated', identifier, userId, actor: `email binding of user ${userId} (device ${identifier})` });
+    });
+
+    it('staff sessions: a logout, a password set by an admin and a disable, one line per live session', async () => {
+      const admin = await staffLogin(api, world.admin.phone, world.admin.password);
+      const operator = await createOperator(api, admin);
+      const staffId: number = (await api.get('/oa/me', operator.token)).body.data.id;
+      const staffLine = (token: string) => log.of('Sessions').filter((l) => l.sessionId === prefixOf(token));
+      const expectStaffEnded = (token: string, reason: string, actor: RegExp) =>
+        expect(staffLine(token)).toEqual([
+          expect.objectContaining({
+            level: 30,
+            staffId,
+            reason,
+            actor: expect.stringMatching(actor),
+            msg: expect.stringMatching(new RegExp(`^staff session ${prefixOf(token)} \\(staff #${staffId}\\) ended: ${reason}, by staff #`)),
+          }),
+        ]);
+
+      await ok(api.post('/oa/auth/logout', {}, operator.token));
+      expectStaffEnded(operator.token, 'logout', new RegExp(`^staff #${staffId} ${operator.phone} \\(operator\\)$`));
+      // A second logout of the same token is refused before it reaches the session: no second line.
+      expect((await api.post('/oa/auth/logout', {}, operator.token)).status).toBe(401);
+
+      const [t1, t2] = [await staffLogin(api, operator.phone, PASSWORD), await staffLogin(api, operator.phone, PASSWORD)];
+      await ok(api.patch(`/admin/oa-users/${staffId}`, { password: 'another-horse-7' }, admin));
+      for (const token of [t1, t2]) expectStaffEnded(token, 'password_changed', staffActor());
+
+      const t3 = await staffLogin(api, operator.phone, 'another-horse-7');
+      await ok(api.patch(`/admin/oa-users/${staffId}`, { status: 2 }, admin));
+      expectStaffEnded(t3, 'disabled', staffActor());
+      for (const token of [operator.token, t1, t2]) expect(staffLine(token)).toHaveLength(1);
+      expect(JSON.stringify(log.of('Sessions'))).not.toContain(t3);
     });
   });
 
