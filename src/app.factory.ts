@@ -1,6 +1,5 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { randomUUID } from 'crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
@@ -8,7 +7,7 @@ import { envelopeAnswers } from './common/envelope';
 import { clientError, frameworkError } from './common/http-framework-errors';
 import { acceptJsonBodiesOnly } from './common/json-body';
 import { ErrorCode } from './common/error-codes';
-import { AccessLog, accessLogger, AppLogger, createLogger, noteBusinessCode, PinoNestLogger } from './common/logging';
+import { AccessLog, accessLogger, AppLogger, createLogger, noteBusinessCode, PinoNestLogger, requestIdOf } from './common/logging';
 import { AppConfig, loadConfig, trustProxyOption } from './config/app-config';
 import { RedisIoAdapter } from './device/redis-io.adapter';
 import { DOCS_JSON_PATH, setupApiDocs } from './openapi/docs.setup';
@@ -30,10 +29,7 @@ export async function createApp(given?: AppConfig, options: CreateAppOptions = {
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     logController: accessLog,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
-    },
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdOf(req.headers),
     bodyLimit: 64 * 1024,
     // request.ip, used by every limit and written in the logs, is what the trusted proxies report.
     trustProxy: trustProxyOption(config.TRUST_PROXY),

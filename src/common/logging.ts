@@ -1,3 +1,4 @@
+import { randomUUID } from 'crypto';
 import { LoggerService } from '@nestjs/common';
 import { FastifyReply, FastifyRequest, LogController } from 'fastify';
 import pino, { DestinationStream } from 'pino';
@@ -41,6 +42,12 @@ const PROBES = new Set(['/metrics', '/health/live']);
 
 /** The one pino logger of the process: Fastify's request logger and Nest's logger write through it. */
 export type AppLogger = pino.Logger;
+
+/** A request's id: the client's `x-request-id` when it is a plain token of up to 64 characters, else a new UUID. */
+export function requestIdOf(headers: Record<string, string | string[] | undefined>): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+}
 export const APP_LOGGER = Symbol('APP_LOGGER');
 
 /**

@@ -1,8 +1,10 @@
 import { INestApplicationContext } from '@nestjs/common';
+import type { IncomingMessage } from 'http';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import Redis, { Cluster } from 'ioredis';
 import type { Server, ServerOptions } from 'socket.io';
+import { requestIdOf } from '../common/logging';
 import { AppConfig, clusterNodes } from '../config/app-config';
 import type { RedisClient } from '../redis/redis-client';
 import { closeRedis, clusterOptions, redisOptions } from '../redis/redis.factory';
@@ -82,6 +84,11 @@ export class RedisIoAdapter extends IoAdapter {
     // Devices send small events: a message over 16 KiB is refused by the transport.
     const server = super.createIOServer(port, { ...options, transports: ['websocket', 'polling'], maxHttpBufferSize: 16 * 1024 }) as Server;
     if (this.adapter) server.adapter(this.adapter);
+    // Socket.IO answers its own HTTP requests (the handshake, long polling, the WebSocket upgrade),
+    // before Fastify sees them: they echo the request id too.
+    server.engine.on('headers', (headers: Record<string, string>, req: IncomingMessage) => {
+      headers['x-request-id'] = requestIdOf(req.headers);
+    });
     // Only /devices accepts connections; Socket.IO refuses unknown namespaces itself, but not its main one.
     server.of('/').use((_socket, next) => next(Object.assign(new Error('unknown namespace: connect to /devices'), { data: { code: 100008 } })));
     return server;

@@ -105,6 +105,8 @@ describe('structured JSON logs', () => {
     expect(await send('rid-ready', '/health')).toEqual([200, 'rid-ready']);
     expect(await send('rid-live', '/health/live')).toEqual([200, 'rid-live']);
     expect(await send('rid-metrics', '/metrics')).toEqual([200, 'rid-metrics']);
+    // Socket.IO's own HTTP answers, which Fastify never sees: the long-polling handshake.
+    expect(await send('rid-socket', '/socket.io/?EIO=4&transport=polling')).toEqual([200, 'rid-socket']);
     // No usable id of the client's: one of the server's own, as the log writes it.
     const [, generated] = await send('not an id!', '/no/such/route');
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
