@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppUser } from '../app-user/app-user.entity';
@@ -48,6 +48,8 @@ export interface Credentials {
 /** The client's ways in: as a device, by registering a phone, by logging in with one; and out. */
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger(AuthService.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: AppUserRepository,
@@ -90,11 +92,13 @@ export class AuthService {
       // A new guest account needs no turn; an existing account needs the one this login holds.
       const newGuest = attached.inserted || attached.movedFrom !== null;
       if (expectedOwner !== undefined && !newGuest && attached.device.userId !== expectedOwner) throw new OwnerChanged();
+      // Checked before the transaction commits: a refused login rolls back the secret it rotated.
+      const user = await this.users.lockById(manager, attached.device.userId);
+      if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
+      this.assertActive(user);
       await this.endSessionUnderPreviousOwner(attached, device.identifier);
-      return { user: await this.users.lockById(manager, attached.device.userId), attached };
+      return { user, attached };
     });
-    if (!user) throw new AppError(ErrorCode.USER_NOT_FOUND);
-    this.assertActive(user);
     return this.startSession(user, device.identifier, attached, seat, DEVICE_LOGIN_REFUSED);
   }
 
@@ -159,7 +163,12 @@ export class AuthService {
   ): Promise<LoginResult> {
     await seat.makeRoom();
     const { token, ended } = await this.integrity.issue(user.id, identifier, passwordFingerprint(user.passwordHash));
-    if (ended) throw new AppError(refused[ended] ?? REVOKED_ERROR[ended]);
+    if (ended) {
+      await retryTransaction(this.dataSource, (manager) => this.devices.restoreReplacedSecret(manager, attached)).catch((err: Error) =>
+        this.logger.warn(`login of device ${identifier} refused (${ended}); the secret it replaced could not be put back: ${err.message}`),
+      );
+      throw new AppError(refused[ended] ?? REVOKED_ERROR[ended]);
+    }
     return { token, userId: user.id, deviceId: attached.device.id, deviceSecret: attached.secret };
   }
 

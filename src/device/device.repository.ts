@@ -19,6 +19,8 @@ export interface Attached {
   inserted: boolean;
   /** The device's new secret: every login rotates it, and only its hash is kept. */
   secret: string;
+  /** The secret this login replaced (null for a new device): a login refused after all puts it back. */
+  replaced: Pick<Device, 'secretHash' | 'secretFor'> | null;
 }
 
 export interface DeviceFields {
@@ -165,14 +167,33 @@ export class DeviceRepository {
       secretHash: sha256Hex(secret),
       secretFor: pw,
     });
-    return { device: await repo.save(device), movedFrom: null, inserted: true, secret };
+    return { device: await repo.save(device), movedFrom: null, inserted: true, secret, replaced: null };
   }
 
   private async rotate(manager: EntityManager, device: Device, movedFrom: number | null, pw: string): Promise<Attached> {
+    const replaced = { secretHash: device.secretHash, secretFor: device.secretFor };
     const secret = newSecret();
     device.secretHash = sha256Hex(secret);
     device.secretFor = pw;
-    return { device: await manager.getRepository(Device).save(device), movedFrom, inserted: false, secret };
+    return { device: await manager.getRepository(Device).save(device), movedFrom, inserted: false, secret, replaced };
+  }
+
+  /**
+   * Puts back the secret a login replaced, when the login was refused after its transaction
+   * committed (the account disabled, deleted or changed meanwhile): a refused login changes no
+   * credential (CONTRACT section 3), so a guest, which has no phone to log in with, keeps its way
+   * back. Only while the row still holds exactly what that login wrote: a sign-out, a password
+   * change or a later login since then wins. A device that changed owner is not moved back.
+   */
+  async restoreReplacedSecret(manager: EntityManager, attached: Attached): Promise<boolean> {
+    if (attached.replaced === null || attached.movedFrom !== null) return false;
+    const repo = manager.getRepository(Device);
+    const device = await repo.findOne({ where: { id: attached.device.id }, lock: { mode: 'pessimistic_write' } });
+    const written = attached.device;
+    if (!device || device.secretHash !== written.secretHash || device.secretFor !== written.secretFor || device.userId !== written.userId) return false;
+    Object.assign(device, attached.replaced);
+    await repo.save(device);
+    return true;
   }
 
   /**

@@ -87,21 +87,31 @@ export class EmailBindingService {
 
   /** `expected`: the account the binding was admitted into (undefined: no device limit). */
   private async bindAs(userId: number, identifier: string, email: string, code: string, expected: number | undefined, seat: DeviceSeat): Promise<BindResult> {
-    if (!(await this.codes.consume('email', email, String(userId), code))) throw new AppError(ErrorCode.EMAIL_CODE_INVALID);
     const by = `email binding of user ${userId} (device ${identifier})`;
+    // The code is used up once the binding is sure to be written: a refusal (20004, 20014, the
+    // email changing hands) leaves it for another try. Consumed once, by one compare-and-delete:
+    // of two binds with one code, the second to take the caller's row lock gets 20007; a re-run
+    // of the transaction (the race below) does not consume again.
+    let consumed = false;
+    const useCode = async () => {
+      if (!consumed && !(await this.codes.consume('email', email, String(userId), code))) throw new AppError(ErrorCode.EMAIL_CODE_INVALID);
+      consumed = true;
+    };
     // Two binds of one free email race on its unique key; the loser re-runs and sees the winner.
     const outcome = await retryTransaction(this.dataSource, async (manager) => {
       const caller = await this.users.lockById(manager, userId);
       if (!caller) throw new AppError(ErrorCode.USER_NOT_FOUND);
       const owner = await manager.getRepository(AppUser).findOne({ where: { email }, lock: { mode: 'pessimistic_write' } });
       const target = !owner || owner.id === caller.id ? caller : owner;
-      if (expected !== undefined && target.id !== expected) throw new AppError(ErrorCode.UNAVAILABLE, 'the email changed hands meanwhile; ask for a new code');
+      if (expected !== undefined && target.id !== expected) throw new AppError(ErrorCode.UNAVAILABLE, 'the email changed hands meanwhile; try again');
       if (target === caller) {
+        await useCode();
         caller.email = email;
         await this.users.save(caller, manager);
         return { target, moved: null };
       }
       if (target.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
+      await useCode();
       const moved = await this.devices.moveAll(manager, caller.id, { id: target.id, pw: passwordFingerprint(target.passwordHash) }, by);
       // Both accounts' rows are invalidated too: whatever was cached about them predates the move.
       await this.invalidation.collect(manager.queryRunner, 'app_users', [caller, target]);

@@ -1,5 +1,5 @@
 import { uniqueEmail } from '../support/builders';
-import { deviceLogin, emailCodeOf } from '../support/flows';
+import { deviceLogin, emailCodeOf, staffLogin } from '../support/flows';
 import { TestWorld } from '../support/test-app';
 
 describe('email codes and binding under failure and concurrency', () => {
@@ -22,6 +22,28 @@ describe('email codes and binding under failure and concurrency', () => {
     expect(results.filter((r) => r.body.code === 20007)).toHaveLength(3);
     const [rows] = await world.sql.query('SELECT COUNT(*) AS n FROM app_users WHERE email = ?', [email]);
     expect((rows as Array<{ n: number }>)[0].n).toBe(1);
+  });
+
+  it("a bind refused because the email's account is disabled keeps the code, which works once the account is enabled again", async () => {
+    const { api } = await world.start();
+    const owner = await deviceLogin(api);
+    const email = uniqueEmail();
+    await api.post('/me/email/code', { email }, owner.token);
+    expect((await api.post('/me/email/bind', { email, code: await emailCodeOf(world.redis, email, owner.userId) }, owner.token)).status).toBe(200);
+    const admin = await staffLogin(api, world.admin.phone, world.admin.password);
+    expect((await api.patch(`/admin/app-users/${owner.userId}`, { status: 2 }, admin)).status).toBe(200);
+
+    const guest = await deviceLogin(api);
+    await api.post('/me/email/code', { email }, guest.token);
+    const code = await emailCodeOf(world.redis, email, guest.userId);
+    const refused = await api.post('/me/email/bind', { email, code }, guest.token);
+    expect([refused.status, refused.body.code]).toEqual([403, 20004]);
+    expect(await emailCodeOf(world.redis, email, guest.userId)).toBe(code);
+
+    expect((await api.patch(`/admin/app-users/${owner.userId}`, { status: 1 }, admin)).status).toBe(200);
+    const bound = await api.post('/me/email/bind', { email, code }, guest.token);
+    expect([bound.status, bound.body.data]).toEqual([200, expect.objectContaining({ migrated: true, userId: owner.userId })]);
+    expect(await emailCodeOf(world.redis, email, guest.userId)).toBeNull(); // used up by the bind that happened
   });
 
   it('an email that cannot be sent answers 503 and neither keeps the code nor blocks the next attempt', async () => {

@@ -1,4 +1,6 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'crypto';
+import { SessionService } from '../../src/session/session.service';
 import { PASSWORD } from '../support/builders';
 import { connectDevice, refusal, within } from '../support/device-socket';
 import { deviceLogin, emailCodeOf, registerUser, staffLogin } from '../support/flows';
@@ -8,12 +10,13 @@ import { TestWorld } from '../support/test-app';
 /** CONTRACT section 3, "Device credentials" and "Identities are exact": the attacks of issue 9. */
 describe('exact identities and device credentials', () => {
   let world: TestWorld;
+  let app: NestFastifyApplication;
   let api: Api;
   let url: string;
 
   beforeAll(async () => {
     world = await TestWorld.create();
-    ({ api, url } = await world.start());
+    ({ app, api, url } = await world.start());
   });
   afterAll(() => world.close());
 
@@ -150,6 +153,74 @@ describe('exact identities and device credentials', () => {
       expect(joined.status).toBe(200);
       expect(await userIdOfDevice(guest.identifier)).toBe(owner.userId);
       expect((await api.get('/me', guest.token)).body.code).toBe(20103);
+    });
+
+    describe('a refused login changes no credential (CONTRACT section 3: only a successful login rotates the secret)', () => {
+      const setStatus = async (userId: number, status: 1 | 2) => {
+        const admin = await staffLogin(api, world.admin.phone, world.admin.password);
+        expect((await api.patch(`/admin/app-users/${userId}`, { status }, admin)).status).toBe(200);
+      };
+      const secretOf = async (identifier: string) => {
+        const [rows] = await world.sql.query('SELECT secret_hash, secret_for FROM devices WHERE identifier = ?', [identifier]);
+        return (rows as Array<{ secret_hash: string; secret_for: string }>)[0];
+      };
+      /** Runs `meanwhile` once, after the next login's device transaction committed and before its session is issued. */
+      const beforeNextIssue = (meanwhile: () => Promise<void>) => {
+        const sessions = app.get(SessionService);
+        const issue = sessions.issue.bind(sessions);
+        return jest.spyOn(sessions, 'issue').mockImplementationOnce(async (...args) => {
+          await meanwhile();
+          return issue(...args);
+        });
+      };
+
+      it('a guest refused while its account is disabled logs in with the same secret once it is enabled again', async () => {
+        const guest = await deviceLogin(api);
+        await setStatus(guest.userId, 2);
+        const before = await secretOf(guest.identifier);
+        const refused = await api.post('/auth/device', { identifier: guest.identifier, deviceSecret: guest.deviceSecret });
+        expect([refused.status, refused.body.code]).toEqual([403, 20004]);
+        expect(await secretOf(guest.identifier)).toEqual(before);
+        await setStatus(guest.userId, 1);
+        expect((await deviceLogin(api, guest.identifier, guest.deviceSecret)).userId).toBe(guest.userId);
+      });
+
+      it('also when the disable commits after the login rotated the secret: the old secret is put back', async () => {
+        const guest = await deviceLogin(api);
+        const before = await secretOf(guest.identifier);
+        const spy = beforeNextIssue(() => setStatus(guest.userId, 2));
+        try {
+          const refused = await api.post('/auth/device', { identifier: guest.identifier, deviceSecret: guest.deviceSecret });
+          expect([refused.status, refused.body.code]).toEqual([403, 20004]);
+        } finally {
+          spy.mockRestore();
+        }
+        expect(await secretOf(guest.identifier)).toEqual(before);
+        await setStatus(guest.userId, 1);
+        expect((await deviceLogin(api, guest.identifier, guest.deviceSecret)).userId).toBe(guest.userId);
+      });
+
+      it('a sign-out that commits meanwhile is not undone: the device stays signed out', async () => {
+        const owner = await registerUser(api);
+        const device = await deviceLogin(api);
+        expect(
+          (await api.post('/auth/login', { phone: owner.phone, password: PASSWORD, identifier: device.identifier, deviceSecret: device.deviceSecret })).status,
+        ).toBe(200);
+        const joined = await api.post('/auth/login', { phone: owner.phone, password: PASSWORD, identifier: device.identifier });
+        const secret: string = joined.body.data.deviceSecret;
+        const spy = beforeNextIssue(async () => {
+          const admin = await staffLogin(api, world.admin.phone, world.admin.password);
+          expect((await api.post(`/admin/app-users/${owner.userId}/devices/${device.identifier}/sign-out`, {}, admin)).status).toBe(200);
+        });
+        try {
+          const refused = await api.post('/auth/device', { identifier: device.identifier, deviceSecret: secret });
+          expect([refused.status, refused.body.code]).toEqual([401, 20013]);
+        } finally {
+          spy.mockRestore();
+        }
+        expect((await secretOf(device.identifier)).secret_for).toBe('kicked');
+        expect((await api.post('/auth/device', { identifier: device.identifier, deviceSecret: secret })).body.code).toBe(20013);
+      });
     });
 
     it('a device from before secrets gets one at its next login (trust on first use)', async () => {
