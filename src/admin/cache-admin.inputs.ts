@@ -1,6 +1,6 @@
 import { CACHE_FAMILIES, CACHE_SCOPES, CacheScope } from '../cache/cache-keys';
 import { assertLiteral } from '../cache/keyspace';
-import { PHONE_PATTERN } from '../common/validation';
+import { PHONE_PATTERN, PHONE_RULE } from '../common/validation';
 
 /**
  * What an operator may name. `all` is every `cache:*` family, devices included: every cache key is
@@ -26,7 +26,7 @@ function check(ok: boolean, message: string): void {
 }
 
 export function parsePhone(value: string): string {
-  check(typeof value === 'string' && PHONE_PATTERN.test(value), 'phone must be 5-20 digits, optionally after a +');
+  check(typeof value === 'string' && PHONE_PATTERN.test(value), `phone ${PHONE_RULE}`);
   assertLiteral(value, 'phone');
   return value;
 }

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { Command } from 'commander';
-import { IsPassword, PHONE_PATTERN } from '../common/validation';
+import { IsPassword, PHONE_PATTERN, PHONE_RULE } from '../common/validation';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
 import type { RedisClient } from '../redis/redis-client';
 import { CliIo, processIo } from './cli-io';
@@ -23,7 +23,7 @@ class PasswordInput {
 }
 
 function parsePhone(value: string): string {
-  if (!PHONE_PATTERN.test(value)) throw new UsageError(`phone must be 5-20 digits, optionally after a +: ${JSON.stringify(value)}`);
+  if (!PHONE_PATTERN.test(value)) throw new UsageError(`phone ${PHONE_RULE}: ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -4,12 +4,14 @@ import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, ValidateBy }
 import { canonicalEmail } from './email-address';
 
 /** The alphabets of the values that end up in Redis keys: nothing else ever reaches a key. */
-export const PHONE_PATTERN = /^\+?\d{5,20}$/;
+/** 5-20 characters, as the phone columns hold: digits, the first of them may be a `+`. */
+export const PHONE_PATTERN = /^(?=.{5,20}$)\+?\d+$/;
+export const PHONE_RULE = 'must be 5-20 characters: digits, optionally after a +';
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Device secrets are issued as 43 base64url characters; anything else cannot be one. */
 export const DEVICE_SECRET_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 
-export const IsPhone = () => applyDecorators(IsString(), Matches(PHONE_PATTERN, { message: '$property must be 5-20 digits, optionally after a +' }));
+export const IsPhone = () => applyDecorators(IsString(), Matches(PHONE_PATTERN, { message: `$property ${PHONE_RULE}` }));
 
 export const IsPassword = () => applyDecorators(IsString(), Length(8, 128, { message: '$property must be 8-128 characters' }));
 

@@ -13,7 +13,7 @@ export class EnvelopeDto {
 
 export class ErrorEnvelopeDto {
   @ApiProperty({ example: ErrorCode.INVALID_PARAM.code, description: 'business code (see the table in the description)' }) code: number;
-  @ApiProperty({ example: 'phone must be 5-20 digits, optionally after a +' }) msg: string;
+  @ApiProperty({ example: 'phone must be 5-20 characters: digits, optionally after a +' }) msg: string;
   @ApiPropertyOptional({ description: 'details for some errors (e.g. which dependency is down)' }) data?: object;
   @ApiPropertyOptional({ description: 'present on 5xx answers: quote it when reporting a problem, it is on every log line of the request' })
   requestId?: string;

@@ -106,6 +106,28 @@ describe('auth, staff separation, validation and invites (CONTRACT sections 2 an
     expect([notFound.status, notFound.body.code]).toEqual([404, 100008]);
   });
 
+  it('a phone is at most 20 characters, the + included, as its columns hold: one longer is 400, never a database failure', async () => {
+    const digits = (n: number) => String(Date.now()).padEnd(n, '7').slice(0, n);
+    const tooLong = `+${digits(20)}`;
+    for (const [path, body, token] of [
+      ['/auth/register', { phone: tooLong, password: PASSWORD, identifier: uniqueIdentifier() }, undefined],
+      ['/auth/login', { phone: tooLong, password: PASSWORD, identifier: uniqueIdentifier() }, undefined],
+      ['/admin/oa-users', { phone: tooLong, password: PASSWORD, name: 'x', role: 'operator' }, adminToken],
+    ] as const) {
+      const res = await api.post(path, body, token);
+      expect([path, res.status, res.body.code, res.body.msg]).toEqual([
+        path,
+        400,
+        100002,
+        'phone: phone must be 5-20 characters: digits, optionally after a +',
+      ]);
+    }
+    const longest = `+${digits(19)}`;
+    const registered = await api.post('/auth/register', { phone: longest, password: PASSWORD, identifier: uniqueIdentifier() });
+    expect([registered.status, registered.body.code]).toEqual([201, 200]);
+    expect((await api.get('/me', registered.body.data.token)).body.data.phone).toBe(longest);
+  });
+
   describe('invite codes', () => {
     it('20009 with msg 无邀请码 for an unknown code, both at registration and afterwards', async () => {
       const user = await registerUser(api);
