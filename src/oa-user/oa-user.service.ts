@@ -43,7 +43,7 @@ export class OaUserService {
     if (!(await this.hasher.verify(user?.passwordHash, password)) || !user) throw new AppError(ErrorCode.BAD_CREDENTIALS);
     await attempt.succeeded();
     if (user.status !== UserStatus.Active) throw new AppError(ErrorCode.USER_DISABLED);
-    return { token: await this.sessions.issue(user.id) };
+    return { token: await this.sessions.issue(user) };
   }
 
   list(): Promise<OaUser[]> {

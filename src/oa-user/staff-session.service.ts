@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { newToken, sessionIdOf } from '../session/token';
 import { UserStatus } from '../common/user-status';
+import { passwordFingerprint } from '../session/session-ending.policy';
 import { OaUser } from './oa-user.entity';
 import { OaUserRepository } from './oa-user.repository';
 
@@ -15,6 +16,13 @@ export type StaffSessionEndReason = 'logout' | 'password_changed' | 'disabled' |
 export interface StaffSession {
   sessionId: string;
   staff: OaUser;
+}
+
+/** `oa_session:{sid}`: the staff member, when it was issued, and the fingerprint of the password it stands on. */
+interface StoredStaffSession {
+  oaUserId: number;
+  issuedAt: number;
+  pw?: string;
 }
 
 const staffSessionKey = (sid: string) => `oa_session:${sid}`;
@@ -36,12 +44,19 @@ export class StaffSessionService {
     private readonly staff: OaUserRepository,
   ) {}
 
-  async issue(oaUserId: number): Promise<string> {
+  /**
+   * A session of the staff member, standing on the password the login checked (`staff` as it read
+   * the row): a new password ends it even when it was issued after the change's revokeAll ran (a
+   * login with the old password racing the change).
+   */
+  async issue(staff: Pick<OaUser, 'id' | 'passwordHash'>): Promise<string> {
+    const oaUserId = staff.id;
     const token = newToken();
     const sid = sessionIdOf(token);
     const ttl = this.config.SESSION_TTL_SECONDS;
+    const stored: StoredStaffSession = { oaUserId, issuedAt: Date.now(), pw: passwordFingerprint(staff.passwordHash) };
     // Two keys in two slots on a cluster: the session first, then its place in the member's set.
-    await this.redis.set(staffSessionKey(sid), JSON.stringify({ oaUserId, issuedAt: Date.now() }), 'EX', ttl);
+    await this.redis.set(staffSessionKey(sid), JSON.stringify(stored), 'EX', ttl);
     await this.redis.multi().zadd(staffSessionsKey(oaUserId), Date.now(), sid).expire(staffSessionsKey(oaUserId), ttl).exec();
     return token;
   }
@@ -51,8 +66,15 @@ export class StaffSessionService {
     const sessionId = sessionIdOf(token);
     const raw = await this.redis.get(staffSessionKey(sessionId));
     if (!raw) throw new AppError(ErrorCode.UNAUTHORIZED);
-    const staff = await this.staff.findById((JSON.parse(raw) as { oaUserId: number }).oaUserId);
+    const stored = JSON.parse(raw) as StoredStaffSession;
+    const staff = await this.staff.findById(stored.oaUserId);
     if (!staff || staff.status !== UserStatus.Active) throw new AppError(ErrorCode.UNAUTHORIZED);
+    // Sessions from before fingerprints were kept have none and stand until they end otherwise.
+    if (stored.pw !== undefined && stored.pw !== passwordFingerprint(staff.passwordHash)) {
+      if ((await this.redis.unlink(staffSessionKey(sessionId))) > 0) this.logEnded(sessionId, staff.id, 'password_changed', 'the check at its next use');
+      await this.redis.zrem(staffSessionsKey(staff.id), sessionId);
+      throw new AppError(ErrorCode.UNAUTHORIZED);
+    }
     return { sessionId, staff };
   }
 

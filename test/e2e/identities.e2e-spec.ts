@@ -1,9 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'crypto';
+import { StaffSessionService } from '../../src/oa-user/staff-session.service';
 import { SessionService } from '../../src/session/session.service';
+import { sessionIdOf } from '../../src/session/token';
 import { PASSWORD } from '../support/builders';
 import { connectDevice, refusal, within } from '../support/device-socket';
-import { deviceLogin, emailCodeOf, registerUser, staffLogin } from '../support/flows';
+import { createOperator, deviceLogin, emailCodeOf, registerUser, staffLogin } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 
@@ -241,6 +243,29 @@ describe('exact identities and device credentials', () => {
     const after = await api.get('/admin/app-users?limit=1', token);
     expect([after.status, after.body.code]).toEqual([401, 100003]);
     expect((await api.post('/oa/auth/logout', {}, token)).status).toBe(401);
+  });
+
+  it("a staff login with the old password that races an admin's password change leaves no session", async () => {
+    const admin = await staffLogin(api, world.admin.phone, world.admin.password);
+    const operator = await createOperator(api, admin);
+    const staffId: number = (await api.get('/oa/me', operator.token)).body.data.id;
+    // The change commits, and ends every session it can see, after the login checked the old
+    // password and before it writes its session.
+    const sessions = app.get(StaffSessionService);
+    const issue = sessions.issue.bind(sessions);
+    const spy = jest.spyOn(sessions, 'issue').mockImplementationOnce(async (staff) => {
+      expect((await api.patch(`/admin/oa-users/${staffId}`, { password: 'another-horse-7' }, admin)).status).toBe(200);
+      return issue(staff);
+    });
+    let raced: string;
+    try {
+      raced = await staffLogin(api, operator.phone, PASSWORD);
+    } finally {
+      spy.mockRestore();
+    }
+    for (const token of [raced, operator.token]) expect((await api.get('/oa/me', token)).body.code).toBe(100003);
+    expect(await world.redis.exists(`oa_session:${sessionIdOf(raced)}`)).toBe(0);
+    expect((await api.get('/oa/me', await staffLogin(api, operator.phone, 'another-horse-7'))).status).toBe(200);
   });
 
   describe('nicknames', () => {
