@@ -25,14 +25,15 @@ export class LeaderLock {
   /** Waits up to `waitSeconds` for the lock; true once this process holds it. */
   async acquire(waitSeconds: number): Promise<boolean> {
     const conn = await this.connection();
-    const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [this.name, waitSeconds]);
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [this.name, waitSeconds]).catch((err) => this.drop(conn, err));
     return Number(rows[0].got) === 1;
   }
 
   /** Whether this process still holds the lock (false once its connection is gone). */
   async held(): Promise<boolean> {
-    if (!this.conn) return false;
-    const [rows] = await this.conn.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [this.name]);
+    const conn = this.conn;
+    if (!conn) return false;
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [this.name]).catch((err) => this.drop(conn, err));
     return Number(rows[0].mine) === 1;
   }
 
@@ -49,6 +50,18 @@ export class LeaderLock {
     this.aborted = true;
     this.conn?.destroy();
     this.conn = undefined;
+  }
+
+  /**
+   * A query failed: the connection is no use any more (killed, MySQL restarted). mysql2 gives that
+   * error to the pending query rather than to the connection's 'error' event, so it is dropped
+   * here, or every later try would fail on the closed connection for good and a standby would
+   * never take over. The next acquire opens a new one.
+   */
+  private drop(conn: Connection, err: unknown): never {
+    if (this.conn === conn) this.conn = undefined;
+    conn.destroy();
+    throw err;
   }
 
   private async connection(): Promise<Connection> {
