@@ -4,11 +4,11 @@ import { DataSource, EntityManager, Not } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { PendingEndings, SessionEndingOutbox } from '../session/session-ending.outbox';
-import { endingsOfDeviceChange } from '../session/session-ending.policy';
+import { endingsOfDeviceChange, SignOutMark } from '../session/session-ending.policy';
 import { EndedBy, SessionService } from '../session/session.service';
 import { Device } from './device.entity';
 import { DevicePresence } from './device-presence';
-import { DeviceRepository, SignOutMark } from './device.repository';
+import { DeviceRepository } from './device.repository';
 
 export interface DeviceView {
   identifier: string;

@@ -8,7 +8,7 @@ import { AppError } from '../common/app-error';
 import { ErrorCode } from '../common/error-codes';
 import { matchesHash, newSecret, sha256Hex } from '../common/secrets';
 import { UserStatus } from '../common/user-status';
-import { passwordFingerprint, SessionFacts } from '../session/session-ending.policy';
+import { isSignOutMark, passwordFingerprint, SessionFacts, SignOutMark } from '../session/session-ending.policy';
 import { Device } from './device.entity';
 
 export interface Attached {
@@ -238,14 +238,6 @@ function pick(fields: DeviceFields): Partial<Device> {
   if (fields.name !== undefined) out.name = fields.name;
   if (fields.platform !== undefined) out.platform = fields.platform;
   return out;
-}
-
-/** A sign-out that stopped the device's secret, with the reason its session ended. */
-export const SIGN_OUT_MARKS = ['signed_out', 'kicked'] as const;
-export type SignOutMark = (typeof SIGN_OUT_MARKS)[number];
-
-export function isSignOutMark(value: string | null): value is SignOutMark {
-  return (SIGN_OUT_MARKS as readonly string[]).includes(value ?? '');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { UserStatus } from '../common/user-status';
-import { endingReason, endingsOfUserChange, passwordFingerprint } from './session-ending.policy';
+import { endingReason, endingsOfDeviceChange, endingsOfUserChange, passwordFingerprint } from './session-ending.policy';
 
 describe('session-ending policy', () => {
   const fp = passwordFingerprint('$argon2id$v=19$old');
@@ -30,6 +30,24 @@ describe('session-ending policy', () => {
     expect(endingsOfUserChange(before, { ...before })).toEqual([]);
     expect(endingsOfUserChange({ id: 7, status: UserStatus.Active }, { id: 7, status: UserStatus.Active })).toEqual([]);
     expect(endingsOfUserChange(before, { ...before, passwordHash: null })).toEqual([{ kind: 'password', userId: 7, fingerprint: '-' }]);
+  });
+
+  it('a user row that takes another id (SQL by hand) ends the sessions of the id it had', () => {
+    const before = { id: 7, status: UserStatus.Active };
+    expect(endingsOfUserChange(before, { ...before, id: 70 })).toEqual([{ kind: 'user', userId: 7, reason: 'deleted' }]);
+  });
+
+  it('a device row names the sessions of its old name and owner when it is deleted, renamed, moved or signed out; nothing else does', () => {
+    const before = { identifier: 'phone-1', userId: 7, secretFor: 'abc' };
+    const of = (reason: string) => [{ kind: 'device', userId: 7, identifier: 'phone-1', reason }];
+    expect(endingsOfDeviceChange(before, null)).toEqual(of('unbound'));
+    expect(endingsOfDeviceChange(before, { ...before, identifier: 'phone-2' })).toEqual(of('unbound'));
+    expect(endingsOfDeviceChange(before, { ...before, userId: 8 })).toEqual(of('migrated'));
+    expect(endingsOfDeviceChange(before, { ...before, secretFor: 'signed_out' })).toEqual(of('signed_out'));
+    expect(endingsOfDeviceChange(before, { ...before, secretFor: 'kicked' })).toEqual(of('kicked'));
+    expect(endingsOfDeviceChange(before, { ...before, secretFor: 'def' })).toEqual([]);
+    expect(endingsOfDeviceChange({ ...before, secretFor: 'kicked' }, { ...before, secretFor: 'kicked' })).toEqual([]);
+    expect(endingsOfDeviceChange(null, before)).toEqual([]);
   });
 
   it('the fingerprint is short, stable and tells nothing of an absent password but that it is absent', () => {

@@ -75,6 +75,16 @@ export interface UserImage {
 export interface DeviceImage {
   identifier: string;
   userId: number;
+  /** Absent when the writer did not load it (it did not change then). */
+  secretFor?: string | null;
+}
+
+/** The marks of a device signed out for good (its secret stopped), kept where its secret's standing is. */
+export const SIGN_OUT_MARKS = ['signed_out', 'kicked'] as const;
+export type SignOutMark = (typeof SIGN_OUT_MARKS)[number];
+
+export function isSignOutMark(value: string | null | undefined): value is SignOutMark {
+  return (SIGN_OUT_MARKS as readonly string[]).includes(value ?? '');
 }
 
 /**
@@ -85,6 +95,8 @@ export interface DeviceImage {
  */
 export function endingsOfUserChange(before: UserImage | null, after: UserImage | null): SessionEnding[] {
   if (before && !after) return [{ kind: 'user', userId: before.id, reason: 'deleted' }];
+  // A new id (SQL by hand): the user the sessions were issued to no longer exists.
+  if (before && after && before.id !== after.id) return [{ kind: 'user', userId: before.id, reason: 'deleted' }];
   if (after && after.status !== UserStatus.Active) return [{ kind: 'user', userId: after.id, reason: 'disabled' }];
   if (before && after && after.passwordHash !== undefined && before.passwordHash !== undefined && before.passwordHash !== after.passwordHash) {
     return [{ kind: 'password', userId: after.id, fingerprint: passwordFingerprint(after.passwordHash) }];
@@ -92,11 +104,19 @@ export function endingsOfUserChange(before: UserImage | null, after: UserImage |
   return [];
 }
 
-/** The sessions a change of a device row ends: those it had under its previous owner. */
+/**
+ * The sessions a change of a device row ends, named by the device and owner they were issued to:
+ * a deleted or renamed device's (the device of that identifier is gone), a moved device's under
+ * its previous owner, a device's signed out (its secret stopped). Whoever applies them holds each
+ * session against MySQL as it is then (endingReason), so naming one too many ends nothing.
+ */
 export function endingsOfDeviceChange(before: DeviceImage | null, after: DeviceImage | null): SessionEnding[] {
-  if (before && !after) return [{ kind: 'device', userId: before.userId, identifier: before.identifier, reason: 'unbound' }];
-  if (before && after && before.userId !== after.userId) {
-    return [{ kind: 'device', userId: before.userId, identifier: before.identifier, reason: 'migrated' }];
-  }
+  if (!before) return [];
+  const ending = (reason: Extract<SessionEnding, { kind: 'device' }>['reason']): SessionEnding[] => [
+    { kind: 'device', userId: before.userId, identifier: before.identifier, reason },
+  ];
+  if (!after || before.identifier !== after.identifier) return ending('unbound');
+  if (before.userId !== after.userId) return ending('migrated');
+  if (after.secretFor !== undefined && before.secretFor !== after.secretFor && isSignOutMark(after.secretFor)) return ending(after.secretFor);
   return [];
 }
