@@ -60,6 +60,11 @@ export class ChangeApplier {
     return this.queue.length;
   }
 
+  /** Nothing received is waiting to be applied. */
+  get caughtUp(): boolean {
+    return this.queue.length === 0 && !this.working;
+  }
+
   /** Starts applying what follows `from` (already applied). */
   start(from: BinlogPosition, hooks: ApplyHooks): void {
     this.stopped = false;

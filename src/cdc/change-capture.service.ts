@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { CACHED_TABLES } from '../cache/cache-keys';
-import { BinlogPosition, describePosition } from './binlog-position';
+import { BinlogPosition, describePosition, reached } from './binlog-position';
 import { BinlogServer } from './binlog-server';
 import { BinlogStream } from './binlog-stream';
 import { CdcStatus } from './cdc-status';
@@ -208,7 +208,11 @@ export class ChangeCapture implements OnApplicationBootstrap, BeforeApplicationS
     const end = await this.server.end();
     this.status.server = end;
     const applied = this.applier.applied;
-    this.status.bytesBehind = applied ? await this.server.bytesBehind(applied, end) : null;
+    // The applied position moves at commits only; what follows the last one (a rotation to a new
+    // file after a restart or FLUSH LOGS, its header events) holds no change. A stream that has
+    // received everything up to the server's end with nothing left to apply is not behind.
+    const idleAtEnd = this.stream.isOpen && reached(this.status.received, end) && this.applier.caughtUp;
+    this.status.bytesBehind = applied ? (idleAtEnd ? 0 : await this.server.bytesBehind(applied, end)) : null;
     if (this.stream.isOpen && this.watch.silent(this.status.received, end, Date.now())) {
       this.logger.warn(
         `the binlog stream has been silent for ${Math.round((Date.now() - (this.stream.lastEventAt ?? 0)) / 1000)} s while the server moved on: reconnecting`,

@@ -125,6 +125,25 @@ describe('change capture from the binlog (CDC_MODE=binlog)', () => {
     expect(health.body.data.info.cdc).toMatchObject({ status: 'up', mode: 'binlog', role: 'leader', connected: true, lagSeconds: 0 });
   });
 
+  it('after the server starts a new binlog file (a restart, FLUSH LOGS) with nothing to apply, the lag is 0, not growing', async () => {
+    await caughtUp();
+    await world.sql.query('FLUSH BINARY LOGS');
+    const [rows] = await world.sql.query('SHOW MASTER STATUS');
+    const file = (rows as Array<{ File: string }>)[0].File;
+    // Nothing written to a cached table since: the applied position stays in the previous file.
+    const status = app.get(CdcStatus);
+    await eventually(
+      'the new file seen',
+      async () => status.server?.file,
+      (seen) => seen === file,
+      5000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // two heartbeats more
+    expect(status.applied?.file).not.toBe(file);
+    expect(status.bytesBehind).toBe(0);
+    expect(status.lagSeconds()).toBe(0);
+  });
+
   it('a binlog connection killed by the server is reopened and nothing committed meanwhile is missed', async () => {
     const phone = uniquePhone();
     const { userId } = await registerUser(api, phone);
