@@ -1,4 +1,4 @@
-// Three tiers (STYLE.md): unit specs beside the code may replace Redis and MySQL;
+// Three tiers: unit specs beside the code may replace Redis and MySQL;
 // integration and e2e specs under test/ talk to the machine's real MariaDB and Redis. The
 // integration and e2e specs run twice: against a single Redis, and (the "-cluster" projects)
 // against a real local Redis Cluster of 3 masters and 3 replicas started for the run.

@@ -5,6 +5,7 @@ import { createApp } from './app.factory';
 import { AppLogger, createLogger, flushLogs } from './common/logging';
 import { processFailureHandlers } from './common/process-failures';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { loadEnvFiles } from './config/env-files';
 import { describeMysql } from './database/data-source-options';
 import { isCluster, RedisClient } from './redis/redis-client';
 import { REDIS_CLIENT } from './redis/redis.constants';
@@ -16,6 +17,7 @@ let shuttingDown = false;
 async function main(): Promise<void> {
   let config: AppConfig;
   try {
+    loadEnvFiles();
     config = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

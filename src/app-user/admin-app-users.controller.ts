@@ -32,8 +32,10 @@ export class AdminAppUsersController {
       return { items: user ? [toAdminAppUserView(user)] : [], nextCursor: null };
     }
     const limit = query.limit ?? 50;
-    const page = await this.users.list(query.cursor ?? 0, limit);
-    return { items: page.map(toAdminAppUserView), nextCursor: page.length === limit ? page[page.length - 1].id : null };
+    // One row more than the page tells whether another page follows: a full last page says null too.
+    const rows = await this.users.list(query.cursor ?? 0, limit + 1);
+    const page = rows.slice(0, limit);
+    return { items: page.map(toAdminAppUserView), nextCursor: rows.length > limit ? page[page.length - 1].id : null };
   }
 
   @Get(':id')

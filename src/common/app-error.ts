@@ -1,6 +1,6 @@
 import { ErrorCode, ErrorSpec } from './error-codes';
 
-/** A domain error: the one way services report an expected failure (STYLE rule 7). */
+/** A domain error: the one way services report an expected failure. */
 export class AppError extends Error {
   constructor(
     readonly spec: ErrorSpec,

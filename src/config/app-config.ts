@@ -154,7 +154,7 @@ export function trustProxyOption(value: string | undefined): boolean | number | 
   return value.split(',').map((part) => part.trim());
 }
 
-/** The one place that reads the environment (STYLE rule 6). */
+/** The one place that reads the environment. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const plain = Object.fromEntries(Object.entries(env).filter(([key, value]) => known.includes(key) && value !== undefined));

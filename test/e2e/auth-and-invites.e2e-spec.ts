@@ -89,6 +89,13 @@ describe('auth, staff separation, validation and invites (CONTRACT sections 2 an
     expect(page1.body.data.items).toHaveLength(2);
     const page2 = await api.get(`/admin/app-users?limit=2&cursor=${page1.body.data.nextCursor}`, adminToken);
     expect(page2.body.data.items[0].id).toBeGreaterThan(page1.body.data.items[1].id);
+    // The last page says so even when it is exactly full: no extra empty request.
+    const [rows] = await world.sql.query('SELECT id FROM app_users ORDER BY id DESC LIMIT 3');
+    const [last, beforeLast, third] = (rows as Array<{ id: number }>).map((r) => r.id);
+    const full = await api.get(`/admin/app-users?limit=2&cursor=${third}`, adminToken);
+    expect(full.body.data).toEqual({ items: [expect.objectContaining({ id: beforeLast }), expect.objectContaining({ id: last })], nextCursor: null });
+    const notLast = await api.get(`/admin/app-users?limit=1&cursor=${third}`, adminToken);
+    expect(notLast.body.data.nextCursor).toBe(beforeLast);
     expect((await api.get('/admin/app-users?limit=0', adminToken)).body.code).toBe(100002);
     expect((await api.get('/admin/app-users/abc', adminToken)).body.code).toBe(100002);
     expect((await api.get('/admin/app-users/999999', adminToken)).status).toBe(404);
