@@ -61,31 +61,27 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
   });
 
   // The token is what decides these: a connected socket would also be found by the sweep, a token alone only by change capture.
-  it('UPDATE devices SET identifier renames the device: the old name is gone, its session ends as unbound (20102)', async () => {
+  it.each([
+    {
+      what: 'UPDATE devices SET identifier renames the device',
+      sql: "UPDATE devices SET identifier = CONCAT(identifier, '-renamed') WHERE identifier = ?",
+      code: 20102,
+      reason: 'unbound',
+    },
+    { what: 'UPDATE app_users SET id gives the user another id', sql: 'UPDATE app_users SET id = id + 1000000 WHERE id = ?', code: 20104, reason: 'deleted' },
+    {
+      what: "UPDATE devices SET secret_for = 'signed_out' signs the device out",
+      sql: "UPDATE devices SET secret_for = 'signed_out' WHERE identifier = ?",
+      code: 20107,
+      reason: 'signed_out',
+    },
+  ])('$what: token $code, kicked $reason', async ({ sql, code, reason }) => {
     const device = await deviceLogin(api);
     const socket = await connectDevice(url, device.token);
-    await world.sql.query('UPDATE devices SET identifier = ? WHERE identifier = ?', [`${device.identifier}-renamed`, device.identifier]);
+    await world.sql.query(sql, [sql.startsWith('UPDATE app_users') ? device.userId : device.identifier]);
     await cdcSettled(app, world.sql);
-    expect((await api.get('/me', device.token)).body.code).toBe(20102);
-    expect(await within(socket.kicked, 3000, 'kicked')).toBe('unbound');
-  });
-
-  it('UPDATE app_users SET id gives the user another id: the sessions of the old one end as deleted (20104)', async () => {
-    const user = await registerUser(api);
-    const socket = await connectDevice(url, user.token);
-    await world.sql.query('UPDATE app_users SET id = id + 1000000 WHERE id = ?', [user.userId]);
-    await cdcSettled(app, world.sql);
-    expect((await api.get('/me', user.token)).body.code).toBe(20104);
-    expect(await within(socket.kicked, 3000, 'kicked')).toBe('deleted');
-  });
-
-  it("UPDATE devices SET secret_for = 'signed_out' signs the device out (20107)", async () => {
-    const device = await deviceLogin(api);
-    const socket = await connectDevice(url, device.token);
-    await world.sql.query("UPDATE devices SET secret_for = 'signed_out' WHERE identifier = ?", [device.identifier]);
-    await cdcSettled(app, world.sql);
-    expect((await api.get('/me', device.token)).body.code).toBe(20107);
-    expect(await within(socket.kicked, 3000, 'kicked')).toBe('signed_out');
+    expect((await api.get('/me', device.token)).body.code).toBe(code);
+    expect(await within(socket.kicked, 3000, 'kicked')).toBe(reason);
   });
 
   it('UPDATE app_users SET password_hash ends every session of the account: kicked password_changed, 20106', async () => {
