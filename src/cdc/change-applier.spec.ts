@@ -14,6 +14,7 @@ const tx = (position: number, fields: Partial<CapturedTransaction> = {}): Captur
   position: at(position),
   committedAt: position,
   keys: [],
+  everySession: false,
   tables: [],
   endings: [],
   probe: null,

@@ -143,6 +143,10 @@ export class ChangeApplier {
     for (const table of new Set(transactions.flatMap((t) => t.tables))) await this.clearTable(table);
     const endings = transactions.flatMap((t) => t.endings);
     if (endings.length > 0) await this.retry('redis', 'ending sessions', () => this.sessions.end(endings));
+    if (transactions.some((t) => t.everySession)) {
+      const ended = await this.retry('redis', 'holding every session against MySQL', () => this.sessions.endEveryInvalid());
+      this.logger.log(`a whole table of users or devices was rewritten: held every session against MySQL, ${ended} ended`);
+    }
     const last = transactions[transactions.length - 1];
     this.setApplied(last.position, last.committedAt);
     if (transactions.some((t) => t.relevant)) this.persist(last.position);

@@ -186,7 +186,8 @@ export class ChangeCapture implements OnApplicationBootstrap, BeforeApplicationS
 
   /**
    * The checkpoint points at a binlog the server no longer has: the changes in between cannot be
-   * read, so every key of the cached tables is cleared and capture starts again at the end.
+   * read, so every key of the cached tables is cleared, every session is held against MySQL, and
+   * capture starts again at the end.
    */
   private async restartFromEnd(): Promise<void> {
     this.logger.error('the checkpoint is no longer in the binlog: clearing the cached tables and starting at the end');
@@ -194,7 +195,10 @@ export class ChangeCapture implements OnApplicationBootstrap, BeforeApplicationS
     await this.applier.idle();
     const end = await this.server.currentEnd();
     this.applier.push([
-      { kind: 'commit', transaction: { position: end, committedAt: Date.now(), keys: [], tables: CACHED_TABLES, endings: [], probe: null, relevant: true } },
+      {
+        kind: 'commit',
+        transaction: { position: end, committedAt: Date.now(), keys: [], tables: CACHED_TABLES, endings: [], everySession: true, probe: null, relevant: true },
+      },
     ]);
     await this.applier.idle();
     await this.openStream();

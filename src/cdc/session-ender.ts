@@ -20,4 +20,19 @@ export class SessionEnder {
     const passwordChanged = new Set(endings.flatMap((e) => (e.kind === 'password' ? [e.userId] : [])));
     await this.integrity.endInvalid(await this.sessions.sessionsTouchedBy(endings), 'change capture', passwordChanged);
   }
+
+  /**
+   * Holds every live session against MySQL: after a whole table of users or devices was rewritten
+   * at once (TRUNCATE, DROP, RENAME, ALTER, DML logged as a statement), which names no row. A
+   * session of a user or device that is gone ends; so does one whose user id now belongs to
+   * someone else (a TRUNCATE resets AUTO_INCREMENT), as it does not stand on that user's password.
+   * Returns how many ended.
+   */
+  async endEveryInvalid(): Promise<number> {
+    let ended = 0;
+    await this.sessions.forEachSession(async (batch) => {
+      ended += (await this.integrity.endInvalid(batch, 'change capture')).length;
+    });
+    return ended;
+  }
 }

@@ -39,7 +39,7 @@ describe('TransactionAssembler', () => {
     const keys = ['cache:appUsers:id:7', 'cache:appUsers:phone:13800000000', 'cache:appUsers:id:7', 'cache:appUsers:phone:2', 'cache:appUsers:email:a@b.c'];
     expect(changes[0]).toEqual({ kind: 'keys', keys });
     expect(commits(changes)).toEqual([
-      { position: at(101), committedAt: 1234, keys, tables: [], endings: [], probe: { table: 'app_users', id: 7 }, relevant: true },
+      { position: at(101), committedAt: 1234, keys, tables: [], endings: [], everySession: false, probe: { table: 'app_users', id: 7 }, relevant: true },
     ]);
   });
 
@@ -82,13 +82,15 @@ describe('TransactionAssembler', () => {
     expect(endings(rows('deleterows', 3, [{ id: 1, phone: '1' }]))).toEqual([]);
   });
 
-  it('clears the tables a statement names (DDL, statement-logged DML) at its commit', () => {
+  it('clears the tables a statement names (DDL, statement-logged DML) at its commit; one of users or devices holds every session', () => {
     const assembler = new TransactionAssembler('hi', images);
     expect(feed(assembler, [query('BEGIN')])).toEqual([]);
     expect(commits(feed(assembler, [query('TRUNCATE TABLE devices')]))).toEqual([
-      { position: at(100), committedAt: 2000, keys: [], tables: ['devices'], endings: [], probe: null, relevant: true },
+      { position: at(100), committedAt: 2000, keys: [], tables: ['devices'], endings: [], everySession: true, probe: null, relevant: true },
     ]);
-    expect(commits(feed(assembler, [query('TRUNCATE other.devices', 'other')]))[0]).toMatchObject({ tables: [], relevant: false });
+    expect(commits(feed(assembler, [query('TRUNCATE app_users')]))[0]).toMatchObject({ tables: ['app_users'], everySession: true });
+    expect(commits(feed(assembler, [query('TRUNCATE oa_users')]))[0]).toMatchObject({ tables: ['oa_users'], everySession: false });
+    expect(commits(feed(assembler, [query('TRUNCATE other.devices', 'other')]))[0]).toMatchObject({ tables: [], relevant: false, everySession: false });
   });
 
   it('a transaction too big to hold its keys clears its tables once committed, still invalidating as rows arrive', () => {

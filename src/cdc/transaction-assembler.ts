@@ -36,6 +36,8 @@ export interface CapturedTransaction {
   /** Tables whose keys all go: a TRUNCATE, DROP, RENAME or ALTER, DML logged as a statement, or a transaction too big to keep its keys. */
   tables: string[];
   endings: SessionEnding[];
+  /** It rewrote a whole table whose rows sessions stand on: every session must be held against MySQL. */
+  everySession: boolean;
   /** A row it wrote: once that row's new version is visible, the whole transaction is. */
   probe: Probe | null;
   /** It touched a cached table (only those are checkpointed). */
@@ -59,6 +61,7 @@ export class TransactionAssembler {
   private endings: SessionEnding[] = [];
   private probe: Probe | null = null;
   private oversized = false;
+  private everySession = false;
 
   constructor(
     private readonly dbName: string,
@@ -71,6 +74,7 @@ export class TransactionAssembler {
     this.keys = [];
     this.tables = new Set();
     this.endings = [];
+    this.everySession = false;
     this.probe = null;
     this.oversized = false;
   }
@@ -86,7 +90,10 @@ export class TransactionAssembler {
       case 'query': {
         const { query, schema } = event as QueryEvent;
         if (/^\s*BEGIN\b/i.test(query)) return [];
-        cachedTablesNamedBy(query, schema, this.dbName).forEach((table) => this.tables.add(table));
+        for (const table of cachedTablesNamedBy(query, schema, this.dbName)) {
+          this.tables.add(table);
+          if (SESSION_TABLES.has(table)) this.everySession = true;
+        }
         return [this.commit(position, event.timestamp)];
       }
       default:
@@ -129,6 +136,7 @@ export class TransactionAssembler {
       keys: this.keys,
       tables: [...this.tables],
       endings: this.endings,
+      everySession: this.everySession,
       probe: this.probe,
       relevant,
     };
@@ -140,6 +148,9 @@ export class TransactionAssembler {
 function isChange(row: Row | { before: Row; after: Row }): row is { before: Row; after: Row } {
   return 'before' in row && 'after' in row && typeof row.before === 'object' && row.before !== null && typeof row.after === 'object' && row.after !== null;
 }
+
+/** The tables whose rows sessions stand on (endingsOf reads their row changes). */
+const SESSION_TABLES = new Set(['app_users', 'devices']);
 
 function endingsOf(table: string, before: Row | null, after: Row | null): SessionEnding[] {
   if (table === 'app_users') return endingsOfUserChange(before as UserImage | null, after as UserImage | null);

@@ -177,6 +177,11 @@ export class SessionService {
     return [...new Map(found.map((s) => [s.sessionId, s])).values()];
   }
 
+  /** Every live session, a batch at a time (SessionStore.forEachSession). */
+  forEachSession(onBatch: (sessions: RevokedSession[]) => Promise<void>): Promise<void> {
+    return this.store.forEachSession(onBatch);
+  }
+
   /** The user's live sessions. */
   sessionsOfUser(userId: number): Promise<RevokedSession[]> {
     return this.store.sessionsOfUsers([userId]);

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { isCluster, RedisClient } from '../redis/redis-client';
+import { isCluster, keyHolders, RedisClient } from '../redis/redis-client';
 import { AppConfig } from '../config/app-config';
 import { REDIS_CLIENT } from '../redis/redis.constants';
 import { compareAndDelete } from '../redis/redis-scripts';
@@ -40,6 +40,9 @@ export function sessionKeys(cluster: boolean) {
   const tagged = (sid: string) => (cluster ? `{${sid}}` : sid);
   return {
     session: (sid: string) => `session:${tagged(sid)}`,
+    /** The SCAN pattern of every session key, and the session id a key of it names. */
+    sessionPattern: 'session:*',
+    sessionIdOfKey: (key: string) => (cluster ? key.slice('session:{'.length, -1) : key.slice('session:'.length)),
     /** Why a session ended, for the next request of its token; also a tombstone no late write can pass. */
     revoked: (sid: string) => `revoked:${tagged(sid)}`,
     deviceSession: (identifier: string) => `device:session:${identifier}`,
@@ -257,6 +260,23 @@ export class SessionStore {
   async usersWithSessions(userIds: number[]): Promise<number[]> {
     const found = await Promise.all(userIds.map((id) => this.redis.exists(this.keys.userSessions(id))));
     return userIds.filter((_, i) => found[i] === 1);
+  }
+
+  /**
+   * Every live session, a SCAN step at a time (on a cluster, every master), handed to `onBatch`;
+   * a session SCAN returns twice is handed twice. For the rare look at all of them (a whole table
+   * of users or devices rewritten by hand).
+   */
+  async forEachSession(onBatch: (sessions: RevokedSession[]) => Promise<void>): Promise<void> {
+    for (const node of keyHolders(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', this.keys.sessionPattern, 'COUNT', 1000);
+        cursor = next;
+        const sids = keys.map(this.keys.sessionIdOfKey);
+        if (sids.length > 0) await onBatch(await this.withSessions(sids));
+      } while (cursor !== '0');
+    }
   }
 
   /** The sessions of these ids that still exist, by id. */

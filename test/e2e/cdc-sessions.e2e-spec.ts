@@ -136,4 +136,30 @@ describe('change capture ends the sessions that hand-written SQL invalidates', (
     expect(socket.events).toEqual([]);
     socket.close();
   });
+
+  // Last: it empties the tables under every other test of this file.
+  it('TRUNCATE app_users ends every session at once, also one whose user id a new account took meanwhile', async () => {
+    const gone = await registerUser(api);
+    const socket = await connectDevice(url, gone.token);
+    await world.sql.query('TRUNCATE app_users');
+    await cdcSettled(app, world.sql);
+    expect((await api.get('/me', gone.token)).body.code).toBe(20104);
+    expect(await within(socket.kicked, 3000, 'kicked')).toBe('deleted');
+
+    // AUTO_INCREMENT starts again: the next account takes id 1, the id of the first one after the
+    // TRUNCATE. A token of that first one must not act as the second, even before change capture
+    // has applied the second TRUNCATE.
+    const first = await registerUser(api);
+    expect(first.userId).toBe(1);
+    await world.sql.query('TRUNCATE app_users');
+    const second = await registerUser(api);
+    expect(second.userId).toBe(1);
+    await cdcSettled(app, world.sql);
+    const me = await api.get('/me', first.token);
+    expect([me.status, me.body.data]).toEqual([401, undefined]);
+    expect((await api.patch('/me', { nickname: 'not yours' }, first.token)).status).toBe(401);
+    expect((await api.get('/me', second.token)).body.data).toEqual(
+      expect.objectContaining({ id: 1, phone: second.phone, nickname: expect.not.stringMatching('not yours') }),
+    );
+  });
 });
