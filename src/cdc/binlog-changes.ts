@@ -12,7 +12,9 @@ const IDENTIFIER = /(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+))(?:\s*\.\s*(?:`((?:[^`]
 export function cachedTablesNamedBy(statement: string, defaultSchema: string | undefined, dbName: string): string[] {
   if (NOT_A_CHANGE.test(statement)) return [];
   const named = new Set<string>();
-  const text = statement.replace(/\/\*[\s\S]*?\*\//g, ' ');
+  // A comment names nothing, except an executable one (`/*! ... */`, `/*!40000 ... */`, MariaDB's
+  // `/*M! ... */`), which the server runs: its text counts.
+  const text = statement.replace(/\/\*(M?!\d*)?([\s\S]*?)\*\//g, (_, executable: string | undefined, body: string) => (executable ? ` ${body} ` : ' '));
   for (const match of text.matchAll(IDENTIFIER)) {
     const first = unquote(match[1] ?? match[2]);
     const second = match[3] ?? match[4];
