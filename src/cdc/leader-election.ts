@@ -51,9 +51,11 @@ export class LeaderElection {
     if (!this.leading) this.lock.abort(); // a standby is waiting inside GET_LOCK
     this.wake?.();
     await this.running;
-    await this.lock.release();
+    // Said before the lock goes: a standby takes over the moment it does, and its "leader" line
+    // must not come before this one.
     if (this.running)
-      this.logger.log({ msg: `change capture stopped (was ${was}): lock ${this.lock.name} released`, role: 'stopped', was, lock: this.lock.name });
+      this.logger.log({ msg: `change capture stopped (was ${was}): releasing lock ${this.lock.name}`, role: 'stopped', was, lock: this.lock.name });
+    await this.lock.release();
     this.running = undefined;
   }
 

@@ -403,7 +403,7 @@ describe('structured JSON logs', () => {
     expect(roles()).toEqual([
       expect.objectContaining({ level: 30, role: 'leader', lock, msg: `this process is the change capture leader (lock ${lock})` }),
       expect.objectContaining({ level: 30, role: 'standby', lock, msg: `change capture standby: another process holds the leader lock ${lock}` }),
-      expect.objectContaining({ level: 30, role: 'stopped', was: 'leader', lock, msg: `change capture stopped (was leader): lock ${lock} released` }),
+      expect.objectContaining({ level: 30, role: 'stopped', was: 'leader', lock, msg: `change capture stopped (was leader): releasing lock ${lock}` }),
       expect.objectContaining({ level: 30, role: 'leader', lock }),
       expect.objectContaining({ level: 30, role: 'stopped', was: 'leader', lock }),
     ]);
