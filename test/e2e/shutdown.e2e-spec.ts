@@ -1,25 +1,11 @@
 import { connect } from 'net';
 import { OwnRedis, startRedisServer } from '../support/redis-server';
-import { spawnHiServer } from '../support/server-process';
+import { jsonLines, spawnHiServer } from '../support/server-process';
 import { registerUser } from '../support/flows';
 import { Api } from '../support/http';
 import { TestWorld } from '../support/test-app';
 
 const TIMEOUT_SECONDS = 3;
-
-/** Every line of the output as JSON: a line that is not fails the test. */
-function jsonLines(output: string): Array<Record<string, any>> {
-  return output
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      try {
-        return JSON.parse(line);
-      } catch {
-        throw new Error(`not a JSON line: ${line}`);
-      }
-    });
-}
 
 /**
  * Issue 11: a SIGTERM while Redis goes away once left the process alive for half an hour, its

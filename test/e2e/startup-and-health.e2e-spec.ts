@@ -1,6 +1,7 @@
 import { spawn } from 'child_process';
 import { join } from 'path';
 import { Api } from '../support/http';
+import { jsonLines } from '../support/server-process';
 import { TestWorld } from '../support/test-app';
 
 const START_BOUND_MS = 50_000;
@@ -31,20 +32,6 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; ou
 /** The exit code, or a failure that shows how the output ended (a kill says why). */
 function expectExit(code: number | null, expected: number, output: string): void {
   if (code !== expected) throw new Error(`exit code ${code}, expected ${expected}; the output ended:\n${output.slice(-600)}`);
-}
-
-/** Every line of the output as JSON: a line that is not (Nest's coloured text, a stack trace) fails the test. */
-function jsonLines(output: string): Array<Record<string, any>> {
-  return output
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      try {
-        return JSON.parse(line);
-      } catch {
-        throw new Error(`not a JSON line: ${line}`);
-      }
-    });
 }
 
 describe('start-up and health (CONTRACT sections 3 and 8)', () => {

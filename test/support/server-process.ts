@@ -11,6 +11,20 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** Every line of a server process's output as JSON: a line that is not (coloured text, a stack trace) fails the test. */
+export function jsonLines(output: string): Array<Record<string, any>> {
+  return output
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        throw new Error(`not a JSON line: ${line}`);
+      }
+    });
+}
+
 /** Runs hi-server as a separate OS process (src/main.ts through ts-node), as in production. */
 export async function spawnHiServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
